@@ -1,0 +1,444 @@
+//! The breadth-first frontier of crawld: which URL may be fetched next, and when.
+//!
+//! A [`Frontier`] holds every URL that is queued or in flight, grouped by host (Mercator's "back queues"),
+//! and a [`SeenSet`] of URL fingerprints so that each URL is crawled once. The scheduler drives it:
+//!
+//! ```text
+//!   add(Candidate) ──► per-host queues (by depth) ──► next(now) ──► Lease ──► fetch ──► complete(lease)
+//!                                                                              └──► retry(lease, not_before)
+//! ```
+//!
+//! Three rules shape what [`Frontier::next`] hands out:
+//! - **Honest BFS depth.** A URL of depth `k` is only leased once nothing of depth `≤ k-2` is queued or in
+//!   flight, and a queued URL found again more shallowly has its depth lowered. Together these guarantee
+//!   every URL is fetched (and recorded) at its true shortest link depth, while two levels can overlap so
+//!   that the tail of one level does not stall the crawl.
+//! - **Politeness per host.** At most `per_host_concurrency` leases of one host at a time (just one until
+//!   the host's robots.txt is known), and at least the host's delay between the end of one fetch and the
+//!   start of the next; [`Frontier::pause_host`] pushes a host back further (429/503 `Retry-After`).
+//! - **Limits.** `max_depth` refuses deeper URLs at [`Frontier::add`]; `max_pages` stops leasing new URLs.
+//!
+//! The frontier knows nothing of HTTP or HTML: callers pass the fingerprint of each URL's normalized form.
+//!
+//! ```
+//! use std::time::{Duration, Instant};
+//! use crawld_frontier::{Candidate, Frontier, FrontierConfig, Next};
+//!
+//! let mut frontier = Frontier::new(FrontierConfig::default());
+//! let seed = url::Url::parse("http://example.com/").unwrap();
+//! frontier.add(Candidate::seed(seed, 1));
+//! let now = Instant::now();
+//! let Next::Ready(lease) = frontier.next(now) else { panic!("the seed is ready") };
+//! assert_eq!(lease.depth, 0);
+//! frontier.complete(&lease, now);
+//! assert!(matches!(frontier.next(now), Next::Done));
+//! ```
+
+mod host;
+mod seen;
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use url::Url;
+
+use host::HostState;
+pub use seen::SeenSet;
+
+/// Knobs of the frontier. All of them can be changed while a crawl runs ([`Frontier::set_politeness`]).
+#[derive(Debug, Clone)]
+pub struct FrontierConfig {
+    /// Leases of one host at the same time.
+    pub per_host_concurrency: usize,
+    /// Minimum time between the end of one fetch of a host and the start of the next.
+    pub delay: Duration,
+    /// Deepest link depth admitted (seeds are depth 0). `None`: unlimited.
+    pub max_depth: Option<u32>,
+    /// How many URLs to lease at most over the whole crawl (retries do not count). `None`: unlimited.
+    pub max_pages: Option<u64>,
+}
+
+impl Default for FrontierConfig {
+    fn default() -> Self {
+        FrontierConfig { per_host_concurrency: 2, delay: Duration::from_millis(250), max_depth: None, max_pages: None }
+    }
+}
+
+/// A URL offered to the frontier: a seed, a link found on a page, or a redirect target.
+#[derive(Debug, Clone)]
+pub struct Candidate {
+    pub url: Url,
+    /// Fingerprint of the URL's normalized form: the dedup key.
+    pub fingerprint: u128,
+    pub depth: u32,
+    /// The page this URL was found on; `None` for seeds.
+    pub parent: Option<Arc<str>>,
+    /// Redirect hops that led here (0 for a link or a seed).
+    pub redirects: u8,
+}
+
+impl Candidate {
+    /// A seed URL: depth 0, no parent.
+    pub fn seed(url: Url, fingerprint: u128) -> Candidate {
+        Candidate { url, fingerprint, depth: 0, parent: None, redirects: 0 }
+    }
+}
+
+/// What [`Frontier::add`] did with a candidate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Added {
+    /// Queued for the first time.
+    New,
+    /// Already queued deeper: moved up to this shallower depth.
+    Lowered,
+    /// Already queued at this depth or shallower, or already leased.
+    Known,
+    /// Deeper than `max_depth`.
+    TooDeep,
+    /// `max_pages` URLs have been leased already; nothing more is queued.
+    Full,
+}
+
+/// Identifies a host inside one frontier.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct HostId(u32);
+
+/// A URL handed out to be fetched. Give it back with [`Frontier::complete`] or [`Frontier::retry`].
+#[derive(Debug, Clone)]
+pub struct Lease {
+    pub url: Url,
+    pub fingerprint: u128,
+    pub depth: u32,
+    pub parent: Option<Arc<str>>,
+    pub redirects: u8,
+    /// Attempts before this one (0 on the first try).
+    pub retries: u32,
+    pub host: HostId,
+    /// True when this host's robots.txt verdict has not been reported yet ([`Frontier::set_host_delay`]).
+    pub first_of_host: bool,
+}
+
+/// The answer of [`Frontier::next`].
+#[derive(Debug)]
+pub enum Next {
+    /// Fetch this now.
+    Ready(Lease),
+    /// Nothing may start before this instant (politeness); ask again then, or when a lease completes.
+    Wait(Instant),
+    /// Nothing can start until an in-flight lease completes (per-host limits, BFS level, or `max_pages`).
+    Busy,
+    /// Nothing queued and nothing in flight: the crawl is complete.
+    Done,
+}
+
+/// Counters for progress lines and stats.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FrontierStats {
+    pub queued: u64,
+    pub in_flight: u64,
+    pub leased: u64,
+    pub hosts: u64,
+    pub seen: u64,
+}
+
+/// The embedded (in-process) frontier. See the crate docs for the rules it keeps.
+#[derive(Debug)]
+pub struct Frontier {
+    config: FrontierConfig,
+    seen: SeenSet,
+    hosts: Vec<HostState>,
+    host_ids: HashMap<String, HostId>,
+    /// Hosts with something to lease, by the instant they may next start a fetch.
+    ready: BinaryHeap<Reverse<(Option<Instant>, HostId)>>,
+    /// Hosts whose shallowest queued URL is too deep to lease until a shallower level drains.
+    level_blocked: Vec<HostId>,
+    /// Live URLs (queued or in flight) per depth: the BFS level bookkeeping.
+    pending: Vec<u64>,
+    queued: u64,
+    in_flight: u64,
+    /// New URLs leased so far (retries excluded): what `max_pages` counts.
+    leased: u64,
+}
+
+impl Frontier {
+    pub fn new(config: FrontierConfig) -> Frontier {
+        Frontier {
+            config,
+            seen: SeenSet::default(),
+            hosts: Vec::new(),
+            host_ids: HashMap::new(),
+            ready: BinaryHeap::new(),
+            level_blocked: Vec::new(),
+            pending: Vec::new(),
+            queued: 0,
+            in_flight: 0,
+            leased: 0,
+        }
+    }
+
+    /// A handle on the seen-set, for fetch tasks to drop links that cannot matter before they reach the
+    /// scheduler ([`SeenSet::may_improve`]).
+    pub fn seen_set(&self) -> SeenSet {
+        self.seen.clone()
+    }
+
+    /// Change politeness while the crawl runs. Takes effect for the next lease of each host.
+    pub fn set_politeness(&mut self, per_host_concurrency: usize, delay: Duration) {
+        self.config.per_host_concurrency = per_host_concurrency.max(1);
+        self.config.delay = delay;
+        self.schedule_all();
+    }
+
+    /// Change `max_depth` / `max_pages` while the crawl runs.
+    pub fn set_limits(&mut self, max_depth: Option<u32>, max_pages: Option<u64>) {
+        self.config.max_depth = max_depth;
+        self.config.max_pages = max_pages;
+        self.schedule_all();
+    }
+
+    pub fn config(&self) -> &FrontierConfig {
+        &self.config
+    }
+
+    pub fn stats(&self) -> FrontierStats {
+        FrontierStats {
+            queued: self.queued,
+            in_flight: self.in_flight,
+            leased: self.leased,
+            hosts: self.hosts.len() as u64,
+            seen: self.seen.len() as u64,
+        }
+    }
+
+    fn pages_exhausted(&self) -> bool {
+        self.config.max_pages.is_some_and(|max| self.leased >= max)
+    }
+
+    /// Offer a URL. Deduplicates by fingerprint and keeps the shallowest depth.
+    pub fn add(&mut self, candidate: Candidate) -> Added {
+        if self.config.max_depth.is_some_and(|max| candidate.depth > max) {
+            return Added::TooDeep;
+        }
+        if self.pages_exhausted() {
+            return Added::Full;
+        }
+        let Some(key) = host_key(&candidate.url) else {
+            // Only http(s) URLs are offered, and they always have a host; refuse rather than panic.
+            return Added::Known;
+        };
+        let lowered_from = match self.seen.offer(candidate.fingerprint, candidate.depth) {
+            seen::Offer::Known => return Added::Known,
+            seen::Offer::New => None,
+            seen::Offer::Lowered { from } => Some(from),
+        };
+        let host = self.host_id(key);
+        if let Some(from) = lowered_from {
+            // The deeper copy stays in its queue and is skipped as stale when it comes up.
+            self.pending[from as usize] -= 1;
+            self.queued -= 1;
+            self.hosts[host.index()].live -= 1;
+        }
+        self.bump_pending(candidate.depth);
+        self.queued += 1;
+        self.hosts[host.index()].push(candidate);
+        self.schedule(host);
+        if lowered_from.is_some() { Added::Lowered } else { Added::New }
+    }
+
+    /// The next URL to fetch at `now`, or why there is none.
+    pub fn next(&mut self, now: Instant) -> Next {
+        let retries_only = self.pages_exhausted();
+        let allowed = self.allowed_depth();
+        while let Some(&Reverse((at, host))) = self.ready.peek() {
+            if let Some(at) = at.filter(|&at| at > now) {
+                return Next::Wait(at);
+            }
+            self.ready.pop();
+            let per_host = self.config.per_host_concurrency;
+            let state = &mut self.hosts[host.index()];
+            state.scheduled = false;
+            if state.live == 0 || state.in_flight >= state.limit(per_host) {
+                continue; // scheduled again when it gains work or a lease of it completes
+            }
+            if !state.may_start(now) {
+                self.schedule(host); // its delay moved since this heap entry was made
+                continue;
+            }
+            if retries_only && !state.has_retry() {
+                continue;
+            }
+            let Some(depth) = state.front_depth(&self.seen) else { continue };
+            if depth > allowed {
+                if !state.level_blocked {
+                    state.level_blocked = true;
+                    self.level_blocked.push(host);
+                }
+                continue;
+            }
+            let Some(entry) = state.pop(&self.seen) else { continue };
+            return Next::Ready(self.lease(host, entry));
+        }
+        if self.in_flight > 0 { Next::Busy } else { Next::Done }
+    }
+
+    fn lease(&mut self, host: HostId, entry: host::Entry) -> Lease {
+        self.seen.mark_leased(entry.candidate.fingerprint);
+        self.queued -= 1;
+        self.in_flight += 1;
+        if entry.retries == 0 {
+            self.leased += 1;
+        }
+        let state = &mut self.hosts[host.index()];
+        state.in_flight += 1;
+        let first_of_host = !state.robots_known;
+        self.schedule(host);
+        let c = entry.candidate;
+        Lease {
+            url: c.url,
+            fingerprint: c.fingerprint,
+            depth: c.depth,
+            parent: c.parent,
+            redirects: c.redirects,
+            retries: entry.retries,
+            host,
+            first_of_host,
+        }
+    }
+
+    /// A lease finished for good (whatever its status). Starts the host's politeness delay.
+    pub fn complete(&mut self, lease: &Lease, now: Instant) {
+        self.seen.mark_done(lease.fingerprint);
+        let before = self.allowed_depth();
+        if let Some(n) = self.pending.get_mut(lease.depth as usize) {
+            *n = n.saturating_sub(1);
+        }
+        self.release(lease, now);
+        if self.allowed_depth() != before {
+            // A BFS level drained: hosts waiting for it may go.
+            for host in std::mem::take(&mut self.level_blocked) {
+                self.hosts[host.index()].level_blocked = false;
+                self.schedule(host);
+            }
+        }
+    }
+
+    /// A lease failed in a way worth another attempt: it goes first in its host's queue again, and the
+    /// whole host stays idle until `not_before` (and at least its delay). The URL stays pending at its
+    /// depth, so no deeper BFS level opens meanwhile.
+    pub fn retry(&mut self, lease: &Lease, now: Instant, not_before: Instant) {
+        self.seen.mark_requeued(lease.fingerprint, lease.depth);
+        let state = &mut self.hosts[lease.host.index()];
+        state.hold_until(not_before);
+        state.push_retry(host::Entry {
+            candidate: Candidate {
+                url: lease.url.clone(),
+                fingerprint: lease.fingerprint,
+                depth: lease.depth,
+                parent: lease.parent.clone(),
+                redirects: lease.redirects,
+            },
+            retries: lease.retries + 1,
+        });
+        self.queued += 1;
+        self.release(lease, now);
+    }
+
+    /// Record the host's robots.txt Crawl-delay (if any) and lift the one-at-a-time limit that holds
+    /// until robots.txt is known. Call before [`Frontier::complete`] so the delay applies at once.
+    pub fn set_host_delay(&mut self, host: HostId, crawl_delay: Option<Duration>) {
+        let state = &mut self.hosts[host.index()];
+        state.robots_known = true;
+        state.crawl_delay = crawl_delay;
+        self.schedule(host);
+    }
+
+    /// Keep a host idle until `until` (a 429/503 with `Retry-After`).
+    pub fn pause_host(&mut self, host: HostId, until: Instant) {
+        self.hosts[host.index()].hold_until(until);
+    }
+
+    /// The key (`host:port`) a lease's host is known by, for logs.
+    pub fn host_name(&self, host: HostId) -> &str {
+        &self.hosts[host.index()].key
+    }
+
+    fn release(&mut self, lease: &Lease, now: Instant) {
+        let delay = self.config.delay;
+        let state = &mut self.hosts[lease.host.index()];
+        state.in_flight = state.in_flight.saturating_sub(1);
+        let delay = state.crawl_delay.map_or(delay, |c| c.max(delay));
+        state.hold_until(now + delay);
+        self.in_flight = self.in_flight.saturating_sub(1);
+        self.schedule(lease.host);
+    }
+
+    /// Deepest depth that may be leased now: one below the shallowest level that still has live URLs.
+    fn allowed_depth(&self) -> u32 {
+        match self.pending.iter().position(|&n| n > 0) {
+            Some(shallowest) => shallowest as u32 + 1,
+            None => u32::MAX,
+        }
+    }
+
+    fn bump_pending(&mut self, depth: u32) {
+        let depth = depth as usize;
+        if self.pending.len() <= depth {
+            self.pending.resize(depth + 1, 0);
+        }
+        self.pending[depth] += 1;
+    }
+
+    fn host_id(&mut self, key: String) -> HostId {
+        if let Some(&id) = self.host_ids.get(&key) {
+            return id;
+        }
+        let id = HostId(self.hosts.len() as u32);
+        self.hosts.push(HostState::new(key.clone()));
+        self.host_ids.insert(key, id);
+        id
+    }
+
+    /// Put a host on the ready heap if it has work and room and is not there already. A heap entry may
+    /// go stale (the host's delay moved later, or it filled up): `next` re-checks each one it pops.
+    fn schedule(&mut self, host: HostId) {
+        let per_host = self.config.per_host_concurrency;
+        let state = &mut self.hosts[host.index()];
+        if state.scheduled || state.live == 0 || state.in_flight >= state.limit(per_host) {
+            return;
+        }
+        state.scheduled = true;
+        self.ready.push(Reverse((state.next_allowed, host)));
+    }
+
+    fn schedule_all(&mut self) {
+        self.level_blocked.clear();
+        for index in 0..self.hosts.len() {
+            self.hosts[index].level_blocked = false;
+            self.schedule(HostId(index as u32));
+        }
+    }
+
+    /// The politeness key of a URL: `host:port`.
+    pub fn host_key_of(url: &Url) -> Option<String> {
+        host_key(url)
+    }
+}
+
+fn host_key(url: &Url) -> Option<String> {
+    let host = url.host_str()?;
+    Some(match url.port_or_known_default() {
+        Some(port) => format!("{host}:{port}"),
+        None => host.to_owned(),
+    })
+}
+
+impl HostId {
+    fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
+#[cfg(test)]
+mod tests;

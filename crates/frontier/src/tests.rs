@@ -1,0 +1,215 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use super::*;
+
+fn url(s: &str) -> Url {
+    Url::parse(s).unwrap()
+}
+
+fn fp(s: &str) -> u128 {
+    xxhash_rust::xxh3::xxh3_128(s.as_bytes())
+}
+
+fn candidate(s: &str, depth: u32) -> Candidate {
+    Candidate { url: url(s), fingerprint: fp(s), depth, parent: Some(Arc::from("http://parent/")), redirects: 0 }
+}
+
+fn unlimited() -> FrontierConfig {
+    FrontierConfig { per_host_concurrency: 4, delay: Duration::ZERO, max_depth: None, max_pages: None }
+}
+
+fn lease(f: &mut Frontier, now: Instant) -> Lease {
+    match f.next(now) {
+        Next::Ready(lease) => lease,
+        other => panic!("expected a lease, got {other:?}"),
+    }
+}
+
+/// Lease a URL and report its robots verdict so that the host's concurrency opens up.
+fn lease_known(f: &mut Frontier, now: Instant) -> Lease {
+    let l = lease(f, now);
+    f.set_host_delay(l.host, None);
+    l
+}
+
+#[test]
+fn duplicates_are_known_and_a_shallower_copy_lowers_the_depth() {
+    let mut f = Frontier::new(unlimited());
+    assert_eq!(f.add(candidate("http://a/x", 5)), Added::New);
+    assert_eq!(f.add(candidate("http://a/x", 5)), Added::Known);
+    assert_eq!(f.add(candidate("http://a/x", 7)), Added::Known);
+    assert_eq!(f.add(candidate("http://a/x", 2)), Added::Lowered);
+    assert_eq!(f.stats().queued, 1);
+    let now = Instant::now();
+    let l = lease(&mut f, now);
+    assert_eq!((l.url.as_str(), l.depth), ("http://a/x", 2));
+    f.complete(&l, now);
+    // The stale depth-5 copy is skipped, and a leased URL is never re-queued.
+    assert!(matches!(f.next(now), Next::Done));
+    assert_eq!(f.add(candidate("http://a/x", 0)), Added::Known);
+}
+
+#[test]
+fn a_level_opens_only_when_nothing_two_levels_shallower_is_pending() {
+    let mut f = Frontier::new(unlimited());
+    let now = Instant::now();
+    f.add(candidate("http://a/seed", 0));
+    let seed = lease_known(&mut f, now);
+    // While the depth-0 seed is in flight, depth 1 may go but depth 2 may not.
+    f.add(candidate("http://b/one", 1));
+    f.add(candidate("http://c/two", 2));
+    let one = lease(&mut f, now);
+    assert_eq!(one.depth, 1);
+    assert!(matches!(f.next(now), Next::Busy));
+    // The seed completes: depth 0 has drained, so depth 2 opens.
+    f.complete(&seed, now);
+    let two = lease(&mut f, now);
+    assert_eq!(two.depth, 2);
+}
+
+#[test]
+fn a_url_found_deep_then_shallow_is_leased_at_the_shallow_depth() {
+    // seed -> a -> b -> c -> d -> x (depth 5), and seed -> short -> x (depth 2), with "short" slow.
+    let mut f = Frontier::new(unlimited());
+    let now = Instant::now();
+    f.add(candidate("http://h/seed", 0));
+    let seed = lease_known(&mut f, now);
+    f.add(candidate("http://h/short", 1));
+    f.add(candidate("http://h/a", 1));
+    f.complete(&seed, now);
+    let short = lease(&mut f, now);
+    let a = lease(&mut f, now);
+    f.add(candidate("http://h/b", 2));
+    f.complete(&a, now);
+    // "short" (depth 1) is still in flight, so depth 3 may not start: b (depth 2) may.
+    let b = lease(&mut f, now);
+    assert_eq!(b.depth, 2);
+    f.add(candidate("http://h/c", 3));
+    f.complete(&b, now);
+    assert!(matches!(f.next(now), Next::Busy), "depth 3 waits for depth 1 to drain");
+    // The slow page finally yields x at depth 2.
+    f.add(candidate("http://h/x", 2));
+    f.complete(&short, now);
+    let mut leased = Vec::new();
+    while let Next::Ready(l) = f.next(now) {
+        leased.push((l.url.path().to_owned(), l.depth));
+        f.complete(&l, now);
+    }
+    assert_eq!(leased, [("/x".to_owned(), 2), ("/c".to_owned(), 3)]);
+}
+
+#[test]
+fn one_lease_per_host_until_robots_is_known_then_per_host_concurrency() {
+    let mut f = Frontier::new(FrontierConfig { per_host_concurrency: 2, ..unlimited() });
+    let now = Instant::now();
+    for i in 0..5 {
+        f.add(candidate(&format!("http://a/{i}"), 0));
+    }
+    let first = lease(&mut f, now);
+    assert!(first.first_of_host);
+    assert!(matches!(f.next(now), Next::Busy));
+    f.set_host_delay(first.host, None);
+    let second = lease(&mut f, now);
+    assert!(!second.first_of_host);
+    assert!(matches!(f.next(now), Next::Busy), "two in flight is the limit");
+    f.complete(&first, now);
+    let _third = lease(&mut f, now);
+    assert_eq!(f.stats().in_flight, 2);
+}
+
+#[test]
+fn the_delay_runs_from_the_end_of_a_fetch_and_crawl_delay_raises_it() {
+    let delay = Duration::from_millis(250);
+    let mut f = Frontier::new(FrontierConfig { per_host_concurrency: 1, delay, ..unlimited() });
+    let t0 = Instant::now();
+    for i in 0..3 {
+        f.add(candidate(&format!("http://a/{i}"), 0));
+    }
+    let l = lease(&mut f, t0);
+    let t1 = t0 + Duration::from_millis(40);
+    f.set_host_delay(l.host, None);
+    f.complete(&l, t1);
+    match f.next(t1) {
+        Next::Wait(at) => assert_eq!(at, t1 + delay),
+        other => panic!("expected a wait, got {other:?}"),
+    }
+    let l = lease(&mut f, t1 + delay);
+    f.set_host_delay(l.host, Some(Duration::from_secs(2)));
+    let t2 = t1 + delay + Duration::from_millis(10);
+    f.complete(&l, t2);
+    match f.next(t2) {
+        Next::Wait(at) => assert_eq!(at, t2 + Duration::from_secs(2)),
+        other => panic!("expected a wait, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_waiting_host_does_not_hold_up_another() {
+    let mut f =
+        Frontier::new(FrontierConfig { per_host_concurrency: 1, delay: Duration::from_secs(10), ..unlimited() });
+    let now = Instant::now();
+    f.add(candidate("http://slow/1", 0));
+    f.add(candidate("http://slow/2", 0));
+    f.add(candidate("http://fast/1", 0));
+    let a = lease(&mut f, now);
+    f.set_host_delay(a.host, None);
+    f.complete(&a, now);
+    let b = lease(&mut f, now);
+    assert_ne!(a.host, b.host);
+}
+
+#[test]
+fn max_depth_refuses_and_max_pages_stops_leasing() {
+    let mut f = Frontier::new(FrontierConfig { max_depth: Some(1), max_pages: Some(2), ..unlimited() });
+    assert_eq!(f.add(candidate("http://a/deep", 2)), Added::TooDeep);
+    let now = Instant::now();
+    for i in 0..4 {
+        f.add(candidate(&format!("http://h{i}/"), 0));
+    }
+    let a = lease(&mut f, now);
+    let b = lease(&mut f, now);
+    assert!(matches!(f.next(now), Next::Busy));
+    assert_eq!(f.add(candidate("http://a/more", 1)), Added::Full);
+    f.complete(&a, now);
+    f.complete(&b, now);
+    assert!(matches!(f.next(now), Next::Done));
+    assert_eq!(f.stats().leased, 2);
+}
+
+#[test]
+fn a_retry_pauses_its_host_goes_first_and_does_not_count_as_a_new_page() {
+    let mut f = Frontier::new(FrontierConfig { per_host_concurrency: 1, max_pages: Some(1), ..unlimited() });
+    let now = Instant::now();
+    f.add(candidate("http://a/1", 0));
+    f.add(candidate("http://a/2", 0));
+    let l = lease(&mut f, now);
+    let later = now + Duration::from_secs(5);
+    f.retry(&l, now, later);
+    match f.next(now) {
+        Next::Wait(at) => assert_eq!(at, later),
+        other => panic!("expected a wait, got {other:?}"),
+    }
+    let again = lease(&mut f, later);
+    assert_eq!((again.url.as_str(), again.retries), ("http://a/1", 1));
+    f.complete(&again, later);
+    // max_pages = 1 counted the first lease only; /2 is never leased.
+    assert!(matches!(f.next(later + Duration::from_secs(1)), Next::Done));
+}
+
+#[test]
+fn the_seen_set_tells_fetch_tasks_which_links_can_matter() {
+    let mut f = Frontier::new(unlimited());
+    let seen = f.seen_set();
+    f.add(candidate("http://a/x", 3));
+    assert!(seen.may_improve(fp("http://a/new"), 9));
+    assert!(seen.may_improve(fp("http://a/x"), 2));
+    assert!(!seen.may_improve(fp("http://a/x"), 3));
+    let l = lease(&mut f, Instant::now());
+    assert!(!seen.may_improve(l.fingerprint, 0), "a leased URL is never fetched again");
+}
+
+#[test]
+fn ports_are_separate_hosts() {
+    assert_eq!(Frontier::host_key_of(&url("http://Example.com/")).unwrap(), "example.com:80");
+    assert_eq!(Frontier::host_key_of(&url("http://127.0.0.1:8080/")).unwrap(), "127.0.0.1:8080");
+}
