@@ -1,1 +1,294 @@
-//! placeholder
+//! The crawl's output directory, written durably by one dedicated thread so disk I/O never stalls the crawler.
+//!
+//! [`Sink::create`] claims a directory and writes the manifest; from then on the async side only queues
+//! messages, and a writer thread does all compression and file I/O:
+//!
+//! ```text
+//!   record(PageRecord) ──┐                        ┌─► warc/crawld-<start>-<seq>.warc.gz  (response + request)
+//!   write_stats(Value) ──┼─► bounded channel ─► writer thread ─► pages.jsonl  (one line per page)
+//!   sync() / finish() ───┘                        └─► stats.json  (tmp + fsync + rename)
+//! ```
+//!
+//! ```text
+//! OUT/
+//!   crawl.json     the manifest, written atomically by create
+//!   pages.jsonl    one JSON object per finished fetch, in the order recorded
+//!   warc/          crawld-<UTC start YYYYmmddHHMMSS>-<seq 00000>.warc.gz, one gzip member per record
+//!   stats.json     the latest counters given to write_stats
+//! ```
+//!
+//! Durability: a page's WARC records are written before its line, and every sync (at most once per
+//! [`SinkOptions::sync_interval`], and at [`Sink::finish`]) fsyncs the WARC file before appending and
+//! fsyncing the lines that point into it. Each line's `warc` object gives the file, offset and length of
+//! the gzip member holding the page's response record, so one page can be read back without scanning.
+//!
+//! The writer stops at its first I/O error (a full disk, say), after saving what it safely can; that error,
+//! naming the path, is then returned by every later call.
+//!
+//! ```
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use crawld_sink::{HttpExchange, PageRecord, Sink, SinkOptions};
+//!
+//! let out = tempfile::tempdir()?;
+//! let manifest = serde_json::json!({ "seeds": ["http://example.com/"] });
+//! let sink = Sink::create(out.path(), &manifest, SinkOptions::default())?;
+//!
+//! let page = PageRecord {
+//!     url: "http://example.com/".into(),
+//!     depth: 0,
+//!     parent: None,
+//!     status: Some(200),
+//!     content_type: Some("text/plain".into()),
+//!     bytes: 5,
+//!     fetched_at: std::time::SystemTime::now(),
+//!     elapsed_ms: 31,
+//!     links: 0,
+//!     error: None,
+//!     redirect: None,
+//!     truncated: false,
+//!     attempts: 1,
+//!     exchange: Some(HttpExchange {
+//!         request_head: b"GET / HTTP/1.1\r\nHost: example.com\r\n\r\n".to_vec(),
+//!         response_head: b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\n".to_vec(),
+//!         body: bytes::Bytes::from_static(b"hello"),
+//!         remote_ip: None,
+//!     }),
+//! };
+//! let runtime = tokio::runtime::Builder::new_current_thread().build()?;
+//! let summary = runtime.block_on(async {
+//!     sink.record(page).await?;
+//!     sink.write_stats(serde_json::json!({ "pages": 1 })).await?;
+//!     sink.finish().await
+//! })?;
+//!
+//! assert_eq!((summary.pages, summary.warc_files, summary.warc_records), (1, 1, 3));
+//! let line = std::fs::read_to_string(out.path().join("pages.jsonl"))?;
+//! assert!(line.starts_with(r#"{"url":"http://example.com/","depth":0,"parent":null,"status":200,"#));
+//! # Ok(())
+//! # }
+//! ```
+
+mod atomic;
+mod record;
+mod timestamp;
+mod warc;
+mod writer;
+
+use std::fs::{self, OpenOptions};
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use tokio::sync::{mpsc, oneshot};
+
+pub use record::{HttpExchange, PageRecord};
+
+use atomic::{sync_dir, write_atomic};
+use warc::WarcWriter;
+use writer::{Failure, Msg, Writer};
+
+const MANIFEST_FILE: &str = "crawl.json";
+const PAGES_FILE: &str = "pages.jsonl";
+const STATS_FILE: &str = "stats.json";
+const WARC_DIR: &str = "warc";
+
+/// How the sink writes.
+#[derive(Debug, Clone)]
+pub struct SinkOptions {
+    /// Start a new WARC file once the current one reaches this many bytes (compressed). Default 1 GiB.
+    pub warc_max_bytes: u64,
+    /// Flush and fsync pages.jsonl and the open WARC file at most this often (and always at finish). Default 1 s.
+    pub sync_interval: Duration,
+    /// Bound of the channel to the writer thread. Default 1024.
+    pub queue: usize,
+    /// Whether to write WARC files at all. Default true.
+    pub warc: bool,
+}
+
+impl Default for SinkOptions {
+    fn default() -> Self {
+        SinkOptions { warc_max_bytes: 1 << 30, sync_interval: Duration::from_secs(1), queue: 1024, warc: true }
+    }
+}
+
+/// What a finished sink wrote.
+#[derive(Debug, Clone, Default)]
+pub struct SinkSummary {
+    /// Lines in pages.jsonl.
+    pub pages: u64,
+    /// WARC records, the warcinfo record at the head of each file included.
+    pub warc_records: u64,
+    pub warc_files: u32,
+    /// Compressed size of all WARC files together.
+    pub warc_bytes: u64,
+}
+
+/// Why the sink could not do what was asked.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SinkError {
+    /// The directory already holds a crawl's pages.jsonl; nothing in it was touched.
+    #[error("{} already holds a crawl (it has a {PAGES_FILE}); refusing to overwrite it", path.display())]
+    AlreadyUsed { path: PathBuf },
+    /// A file operation failed. The cause is part of the message (and not a `source()`), so it shows
+    /// however the error is printed.
+    #[error("cannot {action} {}: {error}", path.display())]
+    Io { action: &'static str, path: PathBuf, error: io::Error },
+    /// The writer thread could not be started.
+    #[error("cannot start the crawl output writer thread: {error}")]
+    Spawn { error: io::Error },
+    /// The writer thread ended without reporting an error, which only a bug (a panic) can cause.
+    #[error("the crawl output writer thread stopped unexpectedly")]
+    WriterGone,
+}
+
+impl SinkError {
+    fn io(action: &'static str, path: &Path, error: io::Error) -> Self {
+        SinkError::Io { action, path: path.to_path_buf(), error }
+    }
+
+    /// A copy for the next caller: the writer's error is reported to everyone who calls after it stopped.
+    fn duplicate(&self) -> Self {
+        let copy = |e: &io::Error| io::Error::new(e.kind(), e.to_string());
+        match self {
+            SinkError::AlreadyUsed { path } => SinkError::AlreadyUsed { path: path.clone() },
+            SinkError::Io { action, path, error } => SinkError::Io { action, path: path.clone(), error: copy(error) },
+            SinkError::Spawn { error } => SinkError::Spawn { error: copy(error) },
+            SinkError::WriterGone => SinkError::WriterGone,
+        }
+    }
+}
+
+/// A crawl's output directory, open for writing. See the [crate docs](crate).
+///
+/// Dropping a sink without [`finish`](Sink::finish) still flushes what was recorded, in the background;
+/// call `finish` to wait for that and to learn of errors.
+#[derive(Debug)]
+pub struct Sink {
+    dir: PathBuf,
+    tx: mpsc::Sender<Msg>,
+    failure: Arc<Failure>,
+}
+
+impl Sink {
+    /// Create OUT (and OUT/warc), write crawl.json. Refuses (SinkError::AlreadyUsed { path }) a directory that
+    /// already holds a pages.jsonl, so a second crawl never overwrites a first one's data.
+    ///
+    /// OUT/warc and the first WARC file are made only when `opts.warc` is set. Needs no async runtime.
+    pub fn create(dir: &Path, manifest: &serde_json::Value, opts: SinkOptions) -> Result<Sink, SinkError> {
+        fs::create_dir_all(dir).map_err(|e| SinkError::io("create directory", dir, e))?;
+        let pages_path = dir.join(PAGES_FILE);
+        // create_new makes the check and the claim one step: two crawlds started on one directory
+        // cannot both pass it.
+        let pages = match OpenOptions::new().append(true).create_new(true).open(&pages_path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                return Err(SinkError::AlreadyUsed { path: dir.to_path_buf() });
+            }
+            Err(e) => return Err(SinkError::io("create", &pages_path, e)),
+        };
+        match Self::start(dir, manifest, opts, pages_path.clone(), pages) {
+            Ok(sink) => Ok(sink),
+            Err(e) => {
+                // The pages.jsonl just claimed is empty; leaving it would refuse the retry after, say,
+                // freeing disk space.
+                let _ = fs::remove_file(&pages_path);
+                Err(e)
+            }
+        }
+    }
+
+    fn start(
+        dir: &Path,
+        manifest: &serde_json::Value,
+        opts: SinkOptions,
+        pages_path: PathBuf,
+        pages: fs::File,
+    ) -> Result<Sink, SinkError> {
+        let manifest_path = dir.join(MANIFEST_FILE);
+        let mut bytes =
+            serde_json::to_vec_pretty(manifest).map_err(|e| SinkError::io("serialize", &manifest_path, e.into()))?;
+        bytes.push(b'\n');
+        write_atomic(&manifest_path, &bytes)?;
+
+        let warc = if opts.warc {
+            let warc_dir = dir.join(WARC_DIR);
+            fs::create_dir_all(&warc_dir).map_err(|e| SinkError::io("create directory", &warc_dir, e))?;
+            let w = WarcWriter::create(&warc_dir, SystemTime::now(), opts.warc_max_bytes)?;
+            Some(w)
+        } else {
+            None
+        };
+        // pages.jsonl and warc/ must survive a crash from the start, or a recovered directory looks unused.
+        sync_dir(dir)?;
+
+        let writer = Writer::new(pages_path, pages, warc, dir.join(STATS_FILE), opts.sync_interval);
+        // tokio panics on a zero bound; one slot is the closest meaning.
+        let (tx, rx) = mpsc::channel(opts.queue.max(1));
+        let failure = Arc::new(Failure::default());
+        let thread_failure = Arc::clone(&failure);
+        std::thread::Builder::new()
+            .name("crawld-sink".into())
+            .spawn(move || writer::run(writer, rx, thread_failure))
+            .map_err(|error| SinkError::Spawn { error })?;
+        // With a zero interval every message syncs, so there is nothing for a ticker to do.
+        if !opts.sync_interval.is_zero() {
+            let weak = tx.downgrade();
+            let period = (opts.sync_interval / 2).max(Duration::from_millis(1));
+            std::thread::Builder::new()
+                .name("crawld-sink-tick".into())
+                .spawn(move || writer::tick(weak, period))
+                .map_err(|error| SinkError::Spawn { error })?;
+        }
+        Ok(Sink { dir: dir.to_path_buf(), tx, failure })
+    }
+
+    /// The output directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Queue one finished fetch. Fails only when the writer has stopped (its I/O error is returned, with the path).
+    ///
+    /// Waits only while the queue is full; the page is on disk after the next sync.
+    pub async fn record(&self, page: PageRecord) -> Result<(), SinkError> {
+        self.send(Msg::Page(Box::new(page))).await
+    }
+
+    /// Replace stats.json atomically with this value.
+    ///
+    /// Queued in order with the pages; returns once queued ([`sync`](Sink::sync) waits for it to be written).
+    pub async fn write_stats(&self, stats: serde_json::Value) -> Result<(), SinkError> {
+        self.send(Msg::Stats(stats)).await
+    }
+
+    /// Write and fsync everything queued so far, now, and wait for it.
+    pub async fn sync(&self) -> Result<(), SinkError> {
+        let (reply, done) = oneshot::channel();
+        self.send(Msg::Sync(reply)).await?;
+        done.await.unwrap_or_else(|_| Err(self.stopped()))
+    }
+
+    /// Flush everything, fsync files and the directories, stop the thread. Returns what was written.
+    pub async fn finish(self) -> Result<SinkSummary, SinkError> {
+        let (reply, done) = oneshot::channel();
+        self.send(Msg::Finish(reply)).await?;
+        done.await.unwrap_or_else(|_| Err(self.stopped()))
+    }
+
+    async fn send(&self, msg: Msg) -> Result<(), SinkError> {
+        if let Some(e) = self.failure.get() {
+            return Err(e);
+        }
+        self.tx.send(msg).await.map_err(|_| self.stopped())
+    }
+
+    /// Why the writer is gone: its recorded error, or else it must have panicked.
+    fn stopped(&self) -> SinkError {
+        self.failure.get().unwrap_or(SinkError::WriterGone)
+    }
+}
+
+#[cfg(test)]
+mod tests;

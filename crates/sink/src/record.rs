@@ -1,0 +1,193 @@
+//! What the crawler hands the sink for each finished fetch, and the pages.jsonl line made from it.
+
+use std::net::IpAddr;
+use std::time::SystemTime;
+
+use serde::Serialize;
+
+use crate::timestamp;
+
+/// One finished fetch: a line in pages.jsonl and, when a response came, a response/request pair in WARC.
+#[derive(Debug, Clone)]
+pub struct PageRecord {
+    pub url: String,
+    pub depth: u32,
+    pub parent: Option<String>,
+    pub status: Option<u16>,
+    pub content_type: Option<String>,
+    /// Body bytes received (after the body cap).
+    pub bytes: u64,
+    pub fetched_at: SystemTime,
+    pub elapsed_ms: u64,
+    /// Number of outlinks found on the page.
+    pub links: u32,
+    /// Why no usable response came (connection refused, timeout, blocked by robots.txt, ...).
+    pub error: Option<String>,
+    /// Resolved Location of a redirect response.
+    pub redirect: Option<String>,
+    /// The body was cut at the size cap.
+    pub truncated: bool,
+    /// How many attempts this URL took (1 = first try).
+    pub attempts: u32,
+    /// The HTTP exchange to archive in WARC; None when no response came.
+    pub exchange: Option<HttpExchange>,
+}
+
+/// The bytes of one HTTP request/response as they are to be archived.
+#[derive(Debug, Clone, Default)]
+pub struct HttpExchange {
+    /// Request line + headers + blank line, exactly as to be archived ("GET /a HTTP/1.1\r\nHost: ..\r\n\r\n").
+    pub request_head: Vec<u8>,
+    /// Status line + headers + blank line ("HTTP/1.1 200 OK\r\nContent-Type: ..\r\n\r\n").
+    pub response_head: Vec<u8>,
+    /// The payload as received on the wire (still content-encoded, possibly cut at the cap).
+    pub body: bytes::Bytes,
+    pub remote_ip: Option<IpAddr>,
+}
+
+/// Where a page's response record sits: the gzip member at `offset..offset + length` of `file`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub(crate) struct WarcLocation {
+    /// File name only (not a path), so the index stays valid when the output directory is moved.
+    pub file: String,
+    pub offset: u64,
+    pub length: u64,
+}
+
+/// The pages.jsonl object. Field order here is the key order on disk, which is part of the output contract.
+#[derive(Serialize)]
+struct PageLine<'a> {
+    url: &'a str,
+    depth: u32,
+    parent: Option<&'a str>,
+    status: Option<u16>,
+    content_type: Option<&'a str>,
+    bytes: u64,
+    fetched_at: String,
+    elapsed_ms: u64,
+    links: u32,
+    attempts: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    redirect: Option<&'a str>,
+    #[serde(skip_serializing_if = "is_false")]
+    truncated: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    warc: Option<&'a WarcLocation>,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+/// Append `page`'s pages.jsonl line (with its newline) to `out`.
+pub(crate) fn write_line(
+    out: &mut Vec<u8>,
+    page: &PageRecord,
+    warc: Option<&WarcLocation>,
+) -> Result<(), serde_json::Error> {
+    let line = PageLine {
+        url: &page.url,
+        depth: page.depth,
+        parent: page.parent.as_deref(),
+        status: page.status,
+        content_type: page.content_type.as_deref(),
+        bytes: page.bytes,
+        fetched_at: timestamp::rfc3339_millis(page.fetched_at),
+        elapsed_ms: page.elapsed_ms,
+        links: page.links,
+        attempts: page.attempts,
+        redirect: page.redirect.as_deref(),
+        truncated: page.truncated,
+        error: page.error.as_deref(),
+        warc,
+    };
+    let start = out.len();
+    if let Err(e) = serde_json::to_writer(&mut *out, &line) {
+        // Never leave half a line in the buffer: the next line would be glued to it.
+        out.truncate(start);
+        return Err(e);
+    }
+    out.push(b'\n');
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use std::time::{Duration, UNIX_EPOCH};
+
+    fn page() -> PageRecord {
+        PageRecord {
+            url: "https://example.com/".into(),
+            depth: 0,
+            parent: None,
+            status: None,
+            content_type: None,
+            bytes: 0,
+            fetched_at: UNIX_EPOCH + Duration::from_millis(1_700_000_000_042),
+            elapsed_ms: 12,
+            links: 0,
+            error: None,
+            redirect: None,
+            truncated: false,
+            attempts: 1,
+            exchange: None,
+        }
+    }
+
+    fn line(page: &PageRecord, warc: Option<&WarcLocation>) -> String {
+        let mut out = Vec::new();
+        write_line(&mut out, page, warc).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn minimal_line_has_nulls_and_omits_unset_optionals() {
+        assert_eq!(
+            line(&page(), None),
+            "{\"url\":\"https://example.com/\",\"depth\":0,\"parent\":null,\"status\":null,\
+             \"content_type\":null,\"bytes\":0,\"fetched_at\":\"2023-11-14T22:13:20.042Z\",\
+             \"elapsed_ms\":12,\"links\":0,\"attempts\":1}\n"
+        );
+    }
+
+    #[test]
+    fn full_line_keeps_the_contract_key_order() {
+        let mut p = page();
+        p.parent = Some("https://example.com/p".into());
+        p.status = Some(301);
+        p.content_type = Some("text/html".into());
+        p.bytes = 5;
+        p.links = 3;
+        p.attempts = 2;
+        p.redirect = Some("https://example.com/r".into());
+        p.truncated = true;
+        p.error = Some("body \"cut\"\nhere".into());
+        let loc = WarcLocation { file: "crawld-20231114221320-00000.warc.gz".into(), offset: 7, length: 9 };
+        assert_eq!(
+            line(&p, Some(&loc)),
+            "{\"url\":\"https://example.com/\",\"depth\":0,\"parent\":\"https://example.com/p\",\"status\":301,\
+             \"content_type\":\"text/html\",\"bytes\":5,\"fetched_at\":\"2023-11-14T22:13:20.042Z\",\
+             \"elapsed_ms\":12,\"links\":3,\"attempts\":2,\"redirect\":\"https://example.com/r\",\
+             \"truncated\":true,\"error\":\"body \\\"cut\\\"\\nhere\",\
+             \"warc\":{\"file\":\"crawld-20231114221320-00000.warc.gz\",\"offset\":7,\"length\":9}}\n"
+        );
+    }
+
+    #[test]
+    fn lines_append_one_per_call() {
+        let mut out = Vec::new();
+        write_line(&mut out, &page(), None).unwrap();
+        write_line(&mut out, &page(), None).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert_eq!(text.lines().count(), 2);
+        for l in text.lines() {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            assert_eq!(v["url"], "https://example.com/");
+        }
+    }
+}

@@ -1,0 +1,602 @@
+//! WARC/1.1 output: one gzip member per record, files rotated by compressed size.
+//!
+//! Every file begins with a `warcinfo` record; each archived exchange is a `response` record followed by
+//! its `request` record. A pair is written whole or not at all: when a write fails, the file is cut back
+//! to where the pair began, so the file remains a clean sequence of complete members.
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use flate2::Compression;
+use flate2::write::GzEncoder;
+use sha1::{Digest, Sha1};
+
+use crate::atomic::sync_dir;
+use crate::record::{HttpExchange, PageRecord, WarcLocation};
+use crate::{SinkError, timestamp};
+
+/// A fast level: crawling is bound by the network, and the writer thread must keep up with it.
+const LEVEL: u32 = 3;
+
+/// Big enough that a typical record reaches the OS in one or two writes.
+const BUF_SIZE: usize = 64 * 1024;
+
+/// The WARC files of one crawl, in `dir`, named `crawld-<stamp>-<seq>.warc.gz`.
+#[derive(Debug)]
+pub(crate) struct WarcWriter {
+    dir: PathBuf,
+    stamp: String,
+    max_bytes: u64,
+    next_seq: u32,
+    current: Option<OpenWarc>,
+    /// A file was created since the directory was last fsynced.
+    dir_dirty: bool,
+    /// Set when a failed pair could not be cut back and fsynced: what is on disk is unknown, so nothing
+    /// may claim it is durable any more.
+    damaged: Option<(PathBuf, io::ErrorKind, String)>,
+    records: u64,
+    files: u32,
+    closed_bytes: u64,
+}
+
+#[derive(Debug)]
+struct OpenWarc {
+    name: String,
+    path: PathBuf,
+    out: BufWriter<File>,
+    /// Bytes handed to `out`; the offset of the next member.
+    len: u64,
+    warcinfo_id: String,
+    /// Exchanges archived in this file; a file holding only its warcinfo is never rotated away.
+    pairs: u64,
+    /// Bytes written since the last fsync.
+    dirty: bool,
+}
+
+impl WarcWriter {
+    /// Open the first file of the crawl (sequence 00000) in `dir`, which must exist.
+    pub(crate) fn create(dir: &Path, started: SystemTime, max_bytes: u64) -> Result<Self, SinkError> {
+        let mut w = WarcWriter {
+            dir: dir.to_path_buf(),
+            stamp: timestamp::compact(started),
+            max_bytes,
+            next_seq: 0,
+            current: None,
+            dir_dirty: false,
+            damaged: None,
+            records: 0,
+            files: 0,
+            closed_bytes: 0,
+        };
+        w.open_next()?;
+        Ok(w)
+    }
+
+    /// Archive `ex` as a response + request pair; returns where the response record landed.
+    pub(crate) fn write_exchange(&mut self, page: &PageRecord, ex: &HttpExchange) -> Result<WarcLocation, SinkError> {
+        if let Some(cur) = &self.current {
+            if cur.pairs > 0 && cur.len >= self.max_bytes {
+                self.close_current()?;
+            }
+        }
+        if self.current.is_none() {
+            self.open_next()?;
+        }
+        let Some(cur) = self.current.as_mut() else {
+            // open_next either sets `current` or returns an error.
+            return Err(SinkError::io("open", &self.dir, io::Error::other("no WARC file open")));
+        };
+
+        let start = cur.len;
+        // Flushed per pair, so the buffer never holds an earlier pair that a failure of this one would take
+        // down with it.
+        let written = write_pair(&mut cur.out, &cur.warcinfo_id, page, ex).and_then(|l| cur.out.flush().map(|()| l));
+        match written {
+            Ok(lens) => {
+                cur.len += lens.response + lens.request;
+                cur.pairs += 1;
+                cur.dirty = true;
+                self.records += 2;
+                Ok(WarcLocation { file: cur.name.clone(), offset: start, length: lens.response })
+            }
+            Err(e) => {
+                let path = cur.path.clone();
+                self.abandon_current(start);
+                Err(SinkError::io("write", &path, e))
+            }
+        }
+    }
+
+    /// Make everything written so far durable: the open file's data, then new directory entries.
+    pub(crate) fn sync(&mut self) -> Result<(), SinkError> {
+        if let Some((path, kind, msg)) = &self.damaged {
+            return Err(SinkError::io("recover", path, io::Error::new(*kind, msg.clone())));
+        }
+        if let Some(cur) = self.current.as_mut() {
+            if cur.dirty {
+                cur.out.flush().map_err(|e| SinkError::io("write", &cur.path, e))?;
+                cur.out.get_ref().sync_data().map_err(|e| SinkError::io("fsync", &cur.path, e))?;
+                cur.dirty = false;
+            }
+        }
+        if self.dir_dirty {
+            sync_dir(&self.dir)?;
+            self.dir_dirty = false;
+        }
+        Ok(())
+    }
+
+    /// Whether [`sync`](Self::sync) has anything to do.
+    pub(crate) fn dirty(&self) -> bool {
+        self.dir_dirty || self.current.as_ref().is_some_and(|c| c.dirty)
+    }
+
+    /// Records written (warcinfo included), files opened, compressed bytes on disk.
+    pub(crate) fn totals(&self) -> (u64, u32, u64) {
+        let open = self.current.as_ref().map_or(0, |c| c.len);
+        (self.records, self.files, self.closed_bytes + open)
+    }
+
+    fn close_current(&mut self) -> Result<(), SinkError> {
+        if let Some(mut cur) = self.current.take() {
+            cur.out.flush().map_err(|e| SinkError::io("write", &cur.path, e))?;
+            // A closed file is never revisited, so it must be durable before any page line points into it.
+            cur.out.get_ref().sync_data().map_err(|e| SinkError::io("fsync", &cur.path, e))?;
+            self.closed_bytes += cur.len;
+        }
+        Ok(())
+    }
+
+    fn open_next(&mut self) -> Result<(), SinkError> {
+        let name = format!("crawld-{}-{:05}.warc.gz", self.stamp, self.next_seq);
+        let path = self.dir.join(&name);
+        // create_new: a name clash means another crawl's file, which must not be overwritten.
+        let file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .map_err(|e| SinkError::io("create", &path, e))?;
+        self.next_seq += 1;
+        self.files += 1;
+        self.dir_dirty = true;
+
+        let mut out = BufWriter::with_capacity(BUF_SIZE, file);
+        let (warcinfo_id, written) = match write_warcinfo(&mut out, &name).and_then(|r| out.flush().map(|()| r)) {
+            Ok(r) => r,
+            Err(e) => {
+                // A file without a complete warcinfo is useless; don't leave it for tools to choke on.
+                let (file, _unwritten) = out.into_parts();
+                drop(file);
+                let _ = std::fs::remove_file(&path);
+                self.files -= 1;
+                return Err(SinkError::io("write", &path, e));
+            }
+        };
+        self.records += 1;
+        self.current = Some(OpenWarc { name, path, out, len: written, warcinfo_id, pairs: 0, dirty: true });
+        Ok(())
+    }
+
+    /// After a failed pair: drop the buffered bytes, cut the file back to `start`, and stop using it.
+    fn abandon_current(&mut self, start: u64) {
+        let Some(cur) = self.current.take() else { return };
+        // into_parts, not drop: dropping a BufWriter would flush the half-written pair after the cut.
+        let (file, _unwritten) = cur.out.into_parts();
+        let cut = file.set_len(start).and_then(|()| file.sync_data());
+        match cut {
+            Ok(()) => self.closed_bytes += start,
+            Err(e) => self.damaged = Some((cur.path, e.kind(), e.to_string())),
+        }
+    }
+}
+
+struct PairLengths {
+    response: u64,
+    request: u64,
+}
+
+fn write_pair<W: Write>(
+    out: &mut W,
+    warcinfo_id: &str,
+    page: &PageRecord,
+    ex: &HttpExchange,
+) -> io::Result<PairLengths> {
+    let date = timestamp::warc_date(page.fetched_at);
+    let uri = header_safe(&page.url);
+    let ip = ex.remote_ip.map(|ip| ip.to_string());
+
+    let response_id = record_id();
+    let mut head = Head::new("response", &response_id, &date);
+    head.field("WARC-Target-URI", &uri);
+    if let Some(ip) = &ip {
+        head.field("WARC-IP-Address", ip);
+    }
+    head.field("WARC-Warcinfo-ID", warcinfo_id);
+    if page.truncated {
+        // The spec's reason for a body cut at a configured size limit.
+        head.field("WARC-Truncated", "length");
+    }
+    let response_block: [&[u8]; 2] = [&ex.response_head, &ex.body];
+    head.field("WARC-Block-Digest", &sha1_digest(&response_block));
+    head.field("WARC-Payload-Digest", &sha1_digest(&[&ex.body]));
+    let response =
+        write_member(out, head.finish("application/http;msgtype=response", &response_block), &response_block)?;
+
+    let mut head = Head::new("request", &record_id(), &date);
+    head.field("WARC-Target-URI", &uri);
+    if let Some(ip) = &ip {
+        head.field("WARC-IP-Address", ip);
+    }
+    head.field("WARC-Warcinfo-ID", warcinfo_id);
+    head.field("WARC-Concurrent-To", &response_id);
+    let request_block: [&[u8]; 1] = [&ex.request_head];
+    head.field("WARC-Block-Digest", &sha1_digest(&request_block));
+    let request = write_member(out, head.finish("application/http;msgtype=request", &request_block), &request_block)?;
+
+    Ok(PairLengths { response, request })
+}
+
+/// Write the warcinfo record; returns its record id and compressed length.
+fn write_warcinfo<W: Write>(out: &mut W, file_name: &str) -> io::Result<(String, u64)> {
+    let id = record_id();
+    let fields = format!(
+        "software: crawld/{}\r\nformat: WARC File Format 1.1\r\n\
+         conformsTo: https://iipc.github.io/warc-specifications/specifications/warc-format/warc-1.1/\r\n",
+        env!("CARGO_PKG_VERSION")
+    );
+    let block: [&[u8]; 1] = [fields.as_bytes()];
+    let mut head = Head::new("warcinfo", &id, &timestamp::warc_date(SystemTime::now()));
+    head.field("WARC-Filename", file_name);
+    head.field("WARC-Block-Digest", &sha1_digest(&block));
+    let len = write_member(out, head.finish("application/warc-fields", &block), &block)?;
+    Ok((id, len))
+}
+
+/// Write one record as its own gzip member; returns the member's compressed length.
+///
+/// The block is passed in parts and fed to the encoder one after another, so a large body is compressed
+/// straight from the caller's buffer rather than first copied next to its head.
+fn write_member<W: Write>(out: &mut W, head: Vec<u8>, block: &[&[u8]]) -> io::Result<u64> {
+    let mut counted = Counting { inner: out, written: 0 };
+    let mut gz = GzEncoder::new(&mut counted, Compression::new(LEVEL));
+    gz.write_all(&head)?;
+    for part in block {
+        gz.write_all(part)?;
+    }
+    gz.write_all(b"\r\n\r\n")?;
+    gz.finish()?;
+    Ok(counted.written)
+}
+
+/// Counts the compressed bytes passing through, which is how member offsets are known without seeking.
+struct Counting<'a, W> {
+    inner: &'a mut W,
+    written: u64,
+}
+
+impl<W: Write> Write for Counting<'_, W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.written += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// A WARC record header under construction.
+struct Head(String);
+
+impl Head {
+    fn new(kind: &str, id: &str, date: &str) -> Self {
+        Head(format!("WARC/1.1\r\nWARC-Type: {kind}\r\nWARC-Record-ID: {id}\r\nWARC-Date: {date}\r\n"))
+    }
+
+    fn field(&mut self, name: &str, value: &str) {
+        self.0.push_str(name);
+        self.0.push_str(": ");
+        self.0.push_str(value);
+        self.0.push_str("\r\n");
+    }
+
+    fn finish(mut self, content_type: &str, block: &[&[u8]]) -> Vec<u8> {
+        let len: usize = block.iter().map(|p| p.len()).sum();
+        self.field("Content-Type", content_type);
+        self.field("Content-Length", &len.to_string());
+        self.0.push_str("\r\n");
+        self.0.into_bytes()
+    }
+}
+
+fn record_id() -> String {
+    format!("<{}>", uuid::Uuid::new_v4().urn())
+}
+
+/// `sha1:` + base32 of the SHA-1 of the concatenated parts, the customary WARC digest form.
+fn sha1_digest(parts: &[&[u8]]) -> String {
+    let mut h = Sha1::new();
+    for p in parts {
+        h.update(p);
+    }
+    format!("sha1:{}", data_encoding::BASE32.encode(&h.finalize()))
+}
+
+/// A header value must stay on one line; percent-encode what would break the record framing.
+///
+/// URLs from the crawler are already normalized and pass through unchanged; this guards the archive
+/// against one odd URL corrupting every record after it.
+fn header_safe(value: &str) -> std::borrow::Cow<'_, str> {
+    if !value.bytes().any(|b| b <= b' ' || b == 0x7f) {
+        return value.into();
+    }
+    let mut s = String::with_capacity(value.len() + 8);
+    for c in value.chars() {
+        if c.is_ascii() && (c as u8 <= b' ' || c as u8 == 0x7f) {
+            s.push_str(&format!("%{:02X}", c as u8));
+        } else {
+            s.push(c);
+        }
+    }
+    s.into()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use flate2::read::{GzDecoder, MultiGzDecoder};
+    use std::io::Read;
+    use std::time::UNIX_EPOCH;
+
+    fn gunzip_one(bytes: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        GzDecoder::new(bytes).read_to_end(&mut out).unwrap();
+        out
+    }
+
+    #[test]
+    fn member_is_head_block_and_trailer() {
+        let mut out = Vec::new();
+        let n = write_member(&mut out, b"HEAD\r\n\r\n".to_vec(), &[b"ab", b"", b"cd"]).unwrap();
+        assert_eq!(n, out.len() as u64);
+        assert_eq!(gunzip_one(&out), b"HEAD\r\n\r\nabcd\r\n\r\n");
+    }
+
+    #[test]
+    fn members_concatenate_and_lengths_add_up() {
+        let mut out = Vec::new();
+        let a = write_member(&mut out, b"A".to_vec(), &[b"1"]).unwrap();
+        let b = write_member(&mut out, b"B".to_vec(), &[b"2"]).unwrap();
+        assert_eq!(a + b, out.len() as u64);
+        assert_eq!(gunzip_one(&out[..a as usize]), b"A1\r\n\r\n");
+        assert_eq!(gunzip_one(&out[a as usize..]), b"B2\r\n\r\n");
+        let mut all = Vec::new();
+        MultiGzDecoder::new(&out[..]).read_to_end(&mut all).unwrap();
+        assert_eq!(all, b"A1\r\n\r\nB2\r\n\r\n");
+    }
+
+    #[test]
+    fn head_has_content_length_of_all_parts() {
+        let mut h = Head::new("response", "<urn:uuid:x>", "2026-01-01T00:00:00Z");
+        h.field("WARC-Target-URI", "http://a/");
+        let text = String::from_utf8(h.finish("application/http;msgtype=response", &[b"abc", b"de"])).unwrap();
+        assert_eq!(
+            text,
+            "WARC/1.1\r\nWARC-Type: response\r\nWARC-Record-ID: <urn:uuid:x>\r\nWARC-Date: 2026-01-01T00:00:00Z\r\n\
+             WARC-Target-URI: http://a/\r\nContent-Type: application/http;msgtype=response\r\nContent-Length: 5\r\n\r\n"
+        );
+    }
+
+    #[test]
+    fn digest_is_base32_sha1_of_the_concatenation() {
+        // SHA-1("abc") = a9993e364706816aba3e25717850c26c9cd0d89d
+        let expected = format!(
+            "sha1:{}",
+            data_encoding::BASE32.encode(&[
+                0xa9, 0x99, 0x3e, 0x36, 0x47, 0x06, 0x81, 0x6a, 0xba, 0x3e, 0x25, 0x71, 0x78, 0x50, 0xc2, 0x6c, 0x9c,
+                0xd0, 0xd8, 0x9d
+            ])
+        );
+        assert_eq!(sha1_digest(&[b"a", b"bc"]), expected);
+        assert_eq!(expected, "sha1:VGMT4NSHA2AWVOR6EVYXQUGCNSONBWE5");
+    }
+
+    #[test]
+    fn header_values_cannot_break_lines() {
+        assert_eq!(header_safe("http://a/b?c=d"), "http://a/b?c=d");
+        assert_eq!(header_safe("http://a/b c\r\nX: y"), "http://a/b%20c%0D%0AX:%20y");
+        assert_eq!(header_safe("http://a/é\t"), "http://a/é%09");
+    }
+
+    #[test]
+    fn warcinfo_names_software_and_format() {
+        let mut out = Vec::new();
+        let (id, n) = write_warcinfo(&mut out, "f.warc.gz").unwrap();
+        assert_eq!(n, out.len() as u64);
+        assert!(id.starts_with("<urn:uuid:") && id.ends_with('>'), "{id}");
+        let text = String::from_utf8(gunzip_one(&out)).unwrap();
+        assert!(text.starts_with("WARC/1.1\r\nWARC-Type: warcinfo\r\n"), "{text}");
+        assert!(text.contains(&format!("WARC-Record-ID: {id}\r\n")));
+        assert!(text.contains("WARC-Filename: f.warc.gz\r\n"));
+        assert!(text.contains(&format!("software: crawld/{}\r\n", env!("CARGO_PKG_VERSION"))));
+        assert!(text.contains("format: WARC File Format 1.1\r\n"));
+        assert!(text.ends_with("\r\n\r\n\r\n"));
+    }
+
+    /// Accepts `limit` bytes, then fails like a full disk.
+    struct Full {
+        limit: usize,
+        data: Vec<u8>,
+    }
+
+    impl Write for Full {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            let room = self.limit - self.data.len();
+            if room == 0 {
+                return Err(io::Error::from_raw_os_error(28));
+            }
+            let n = room.min(buf.len());
+            self.data.extend_from_slice(&buf[..n]);
+            Ok(n)
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_failing_write_is_returned_not_panicked() {
+        let page = PageRecord {
+            url: "http://a/".into(),
+            depth: 0,
+            parent: None,
+            status: Some(200),
+            content_type: None,
+            bytes: 4,
+            fetched_at: UNIX_EPOCH,
+            elapsed_ms: 0,
+            links: 0,
+            error: None,
+            redirect: None,
+            truncated: false,
+            attempts: 1,
+            exchange: None,
+        };
+        let ex = HttpExchange {
+            request_head: b"GET / HTTP/1.1\r\n\r\n".to_vec(),
+            response_head: b"HTTP/1.1 200 OK\r\n\r\n".to_vec(),
+            body: bytes::Bytes::from_static(b"body"),
+            remote_ip: None,
+        };
+        let mut sink = Full { limit: 100, data: Vec::new() };
+        let err = write_pair(&mut sink, "<urn:uuid:i>", &page, &ex).err().unwrap();
+        assert_eq!(err.raw_os_error(), Some(28));
+    }
+
+    #[test]
+    fn rotation_opens_numbered_files_each_with_warcinfo() {
+        let dir = tempfile::tempdir().unwrap();
+        let started = UNIX_EPOCH + std::time::Duration::from_secs(1_700_000_000);
+        let mut w = WarcWriter::create(dir.path(), started, 1).unwrap();
+        let page = PageRecord {
+            url: "http://a/".into(),
+            depth: 0,
+            parent: None,
+            status: Some(200),
+            content_type: None,
+            bytes: 1,
+            fetched_at: started,
+            elapsed_ms: 0,
+            links: 0,
+            error: None,
+            redirect: None,
+            truncated: false,
+            attempts: 1,
+            exchange: None,
+        };
+        let ex = HttpExchange::default();
+        let a = w.write_exchange(&page, &ex).unwrap();
+        let b = w.write_exchange(&page, &ex).unwrap();
+        // The first pair goes into the first file: a file holding only warcinfo is not rotated away.
+        assert_eq!(a.file, "crawld-20231114221320-00000.warc.gz");
+        assert_eq!(b.file, "crawld-20231114221320-00001.warc.gz");
+        w.sync().unwrap();
+        let (records, files, bytes) = w.totals();
+        assert_eq!((records, files), (6, 2));
+        let on_disk: u64 = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().metadata().unwrap().len()).sum();
+        assert_eq!(bytes, on_disk);
+        assert!(!w.dirty());
+    }
+
+    fn sample() -> (PageRecord, HttpExchange) {
+        let page = PageRecord {
+            url: "http://a/".into(),
+            depth: 0,
+            parent: None,
+            status: Some(200),
+            content_type: None,
+            bytes: 0,
+            fetched_at: UNIX_EPOCH,
+            elapsed_ms: 0,
+            links: 0,
+            error: None,
+            redirect: None,
+            truncated: false,
+            attempts: 1,
+            exchange: None,
+        };
+        let ex = HttpExchange {
+            request_head: b"GET / HTTP/1.1\r\n\r\n".to_vec(),
+            response_head: b"HTTP/1.1 200 OK\r\n\r\n".to_vec(),
+            body: bytes::Bytes::from(vec![b'x'; 3 * BUF_SIZE]),
+            remote_ip: None,
+        };
+        (page, ex)
+    }
+
+    #[test]
+    fn a_failed_pair_is_cut_off_leaving_whole_members() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut w = WarcWriter::create(dir.path(), UNIX_EPOCH, 1 << 30).unwrap();
+        let (page, ex) = sample();
+        w.write_exchange(&page, &ex).unwrap();
+        let cur = w.current.as_mut().unwrap();
+        let (start, path) = (cur.len, cur.path.clone());
+        // Each pair is handed to the OS whole: nothing of it waits in the buffer for a later failure to drop.
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), start);
+        // Half a member reaches the file, more waits in the buffer, as when a disk fills mid-record.
+        cur.out.write_all(&[0x1f, 0x8b, 8, 0, 1, 2, 3]).unwrap();
+        cur.out.flush().unwrap();
+        cur.out.write_all(b"still buffered").unwrap();
+        w.abandon_current(start);
+
+        assert!(w.current.is_none());
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), start);
+        let mut text = Vec::new();
+        MultiGzDecoder::new(&std::fs::read(&path).unwrap()[..]).read_to_end(&mut text).unwrap();
+        let text = String::from_utf8_lossy(&text);
+        assert_eq!(text.matches("WARC/1.1\r\n").count(), 3);
+        assert!(text.ends_with("\r\n\r\n"));
+        assert_eq!(w.totals(), (3, 1, start));
+        w.sync().unwrap();
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_full_disk_names_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut w = WarcWriter::create(dir.path(), UNIX_EPOCH, 1 << 30).unwrap();
+        let full = OpenOptions::new().write(true).open("/dev/full").unwrap();
+        let cur = w.current.as_mut().unwrap();
+        cur.out = BufWriter::with_capacity(BUF_SIZE, full);
+        cur.path = PathBuf::from("/dev/full");
+        let (page, ex) = sample();
+        let err = w.write_exchange(&page, &ex).unwrap_err();
+        match &err {
+            SinkError::Io { action, path, error } => {
+                assert_eq!((*action, path.as_path()), ("write", Path::new("/dev/full")));
+                assert_eq!(error.raw_os_error(), Some(28));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(err.to_string().starts_with("cannot write /dev/full: "), "{err}");
+        // The failed file is given up: nothing more is written after a pair that may be torn.
+        assert!(w.current.is_none());
+    }
+
+    #[test]
+    fn an_existing_file_name_is_never_overwritten() {
+        let dir = tempfile::tempdir().unwrap();
+        let started = UNIX_EPOCH + std::time::Duration::from_secs(1_700_000_000);
+        let clash = dir.path().join("crawld-20231114221320-00000.warc.gz");
+        std::fs::write(&clash, b"someone else's").unwrap();
+        let err = WarcWriter::create(dir.path(), started, 1 << 30).unwrap_err();
+        assert!(matches!(&err, SinkError::Io { path, .. } if path == &clash), "{err:?}");
+        assert_eq!(std::fs::read(&clash).unwrap(), b"someone else's");
+    }
+}

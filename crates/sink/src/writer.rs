@@ -1,0 +1,213 @@
+//! The writer thread: the only code that touches the output files once the sink is created.
+//!
+//! Messages arrive in order over a bounded channel. Page lines are kept in memory until the next sync,
+//! which fsyncs the WARC file first and only then appends the lines to pages.jsonl, so the index on disk
+//! never points at WARC bytes that could still be lost. On the first I/O error the thread saves what it
+//! safely can, publishes the error for the async side and stops.
+
+use std::fs::File;
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use tokio::sync::{mpsc, oneshot};
+
+use crate::atomic::write_atomic;
+use crate::record::{self, PageRecord};
+use crate::warc::WarcWriter;
+use crate::{SinkError, SinkSummary};
+
+/// Sync early once this many line bytes wait in memory, whatever the interval, to bound memory use.
+const PENDING_LIMIT: usize = 1 << 20;
+
+#[derive(Debug)]
+pub(crate) enum Msg {
+    Page(Box<PageRecord>),
+    Stats(serde_json::Value),
+    /// Sync now and report the outcome.
+    Sync(oneshot::Sender<Result<(), SinkError>>),
+    /// Nothing to write; a chance to sync when the crawl has gone quiet.
+    Tick,
+    Finish(oneshot::Sender<Result<SinkSummary, SinkError>>),
+}
+
+/// The writer's first fatal error, kept for every later caller.
+#[derive(Debug, Default)]
+pub(crate) struct Failure(Mutex<Option<SinkError>>);
+
+impl Failure {
+    fn set(&self, e: SinkError) {
+        // Poisoning cannot leave an Option<SinkError> half-updated, so the inner value is safe to use.
+        let mut slot = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        slot.get_or_insert(e);
+    }
+
+    pub(crate) fn get(&self) -> Option<SinkError> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).as_ref().map(SinkError::duplicate)
+    }
+}
+
+#[derive(Debug)]
+pub(crate) struct Writer {
+    pages_path: PathBuf,
+    /// Opened for append: a write always lands at the end, even after a failed write was cut back.
+    pages: File,
+    /// Length of pages.jsonl made of whole lines; a failed append is cut back to it.
+    pages_len: u64,
+    /// Lines whose WARC records are written but not yet fsynced.
+    pending: Vec<u8>,
+    pending_lines: u64,
+    pages_written: u64,
+    pages_dirty: bool,
+    warc: Option<WarcWriter>,
+    stats_path: PathBuf,
+    sync_interval: Duration,
+    last_sync: Instant,
+}
+
+impl Writer {
+    pub(crate) fn new(
+        pages_path: PathBuf,
+        pages: File,
+        warc: Option<WarcWriter>,
+        stats_path: PathBuf,
+        sync_interval: Duration,
+    ) -> Self {
+        Writer {
+            pages_path,
+            pages,
+            pages_len: 0,
+            pending: Vec::new(),
+            pending_lines: 0,
+            pages_written: 0,
+            pages_dirty: false,
+            warc,
+            stats_path,
+            sync_interval,
+            last_sync: Instant::now(),
+        }
+    }
+
+    fn page(&mut self, page: &PageRecord) -> Result<(), SinkError> {
+        // WARC first: the line must be able to say where the response record landed.
+        let location = match (&mut self.warc, &page.exchange) {
+            (Some(warc), Some(ex)) => Some(warc.write_exchange(page, ex)?),
+            _ => None,
+        };
+        record::write_line(&mut self.pending, page, location.as_ref())
+            .map_err(|e| SinkError::io("serialize a line for", &self.pages_path, e.into()))?;
+        self.pending_lines += 1;
+        Ok(())
+    }
+
+    fn stats(&self, stats: &serde_json::Value) -> Result<(), SinkError> {
+        let mut bytes =
+            serde_json::to_vec_pretty(stats).map_err(|e| SinkError::io("serialize", &self.stats_path, e.into()))?;
+        bytes.push(b'\n');
+        write_atomic(&self.stats_path, &bytes)
+    }
+
+    fn dirty(&self) -> bool {
+        !self.pending.is_empty() || self.pages_dirty || self.warc.as_ref().is_some_and(WarcWriter::dirty)
+    }
+
+    fn maybe_sync(&mut self) -> Result<(), SinkError> {
+        let due = self.dirty() && self.last_sync.elapsed() >= self.sync_interval;
+        if due || self.pending.len() >= PENDING_LIMIT { self.sync() } else { Ok(()) }
+    }
+
+    /// WARC data to disk, then the lines that point into it, then those lines to disk.
+    fn sync(&mut self) -> Result<(), SinkError> {
+        if let Some(warc) = &mut self.warc {
+            warc.sync()?;
+        }
+        if !self.pending.is_empty() {
+            if let Err(e) = self.pages.write_all(&self.pending) {
+                // Cut a partly written line off so the file stays whole lines; best effort, as the
+                // write error is the one worth reporting.
+                let _ = self.pages.set_len(self.pages_len);
+                return Err(SinkError::io("write", &self.pages_path, e));
+            }
+            self.pages_len += self.pending.len() as u64;
+            self.pages_written += self.pending_lines;
+            self.pending.clear();
+            self.pending_lines = 0;
+            self.pages_dirty = true;
+        }
+        if self.pages_dirty {
+            self.pages.sync_data().map_err(|e| SinkError::io("fsync", &self.pages_path, e))?;
+            self.pages_dirty = false;
+        }
+        self.last_sync = Instant::now();
+        Ok(())
+    }
+
+    fn finish(&mut self) -> Result<SinkSummary, SinkError> {
+        self.sync()?;
+        let (warc_records, warc_files, warc_bytes) = self.warc.as_ref().map_or((0, 0, 0), WarcWriter::totals);
+        Ok(SinkSummary { pages: self.pages_written, warc_records, warc_files, warc_bytes })
+    }
+}
+
+/// The thread body. Returns when finished, when every sender is gone, or after the first I/O error.
+pub(crate) fn run(mut writer: Writer, mut rx: mpsc::Receiver<Msg>, failure: Arc<Failure>) {
+    loop {
+        let Some(msg) = rx.blocking_recv() else {
+            // The Sink was dropped without finish(): still keep everything it recorded.
+            if let Err(e) = writer.finish() {
+                tracing::error!("crawl output: {e}");
+                failure.set(e);
+            }
+            return;
+        };
+        let step = match msg {
+            Msg::Page(page) => writer.page(&page).and_then(|()| writer.maybe_sync()),
+            Msg::Stats(stats) => writer.stats(&stats).and_then(|()| writer.maybe_sync()),
+            Msg::Tick => writer.maybe_sync(),
+            Msg::Sync(reply) => match writer.sync() {
+                Ok(()) => {
+                    // The caller may have stopped waiting; the sync happened all the same.
+                    let _ = reply.send(Ok(()));
+                    Ok(())
+                }
+                Err(e) => {
+                    let _ = reply.send(Err(e.duplicate()));
+                    Err(e)
+                }
+            },
+            Msg::Finish(reply) => {
+                let result = writer.finish();
+                if let Err(e) = &result {
+                    failure.set(e.duplicate());
+                }
+                // Close every file before answering, so the caller may read the output at once.
+                drop(writer);
+                let _ = reply.send(result);
+                return;
+            }
+        };
+        if let Err(e) = step {
+            tracing::error!("crawl output: {e}; stopping the writer");
+            // Lines already queued refer to WARC records written before the failure: try to keep them.
+            // A second error here says nothing new.
+            let _ = writer.sync();
+            failure.set(e);
+            return;
+        }
+    }
+}
+
+/// Wakes the writer now and then so a quiet crawl's last lines still reach the disk within the interval.
+///
+/// Holds only a weak sender, so it never keeps the writer alive; it ends once the writer has.
+pub(crate) fn tick(weak: mpsc::WeakSender<Msg>, period: Duration) {
+    loop {
+        std::thread::sleep(period);
+        let Some(tx) = weak.upgrade() else { return };
+        if let Err(mpsc::error::TrySendError::Closed(_)) = tx.try_send(Msg::Tick) {
+            return;
+        }
+        // A full queue needs no tick: the writer checks the interval after every message.
+    }
+}
