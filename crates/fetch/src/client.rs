@@ -1,0 +1,400 @@
+//! The shared HTTP client and the one-GET path every fetch (pages and robots.txt alike) goes through.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use bytes::Bytes;
+use reqwest::header::{self, HeaderMap, HeaderValue};
+use reqwest::{StatusCode, Version};
+use tokio::time::timeout_at;
+use tracing::{debug, instrument, warn};
+use url::{Position, Url};
+
+use crate::body;
+use crate::response::{Exchange, FetchFailure, Response, parse_retry_after};
+use crate::robots::{RobotsCache, RobotsVerdict};
+
+/// The Accept header sent with every request.
+pub const ACCEPT: &str = "text/html,application/xhtml+xml,*/*;q=0.8";
+/// The Accept-Encoding header sent with every request; body.rs undoes each of these.
+pub const ACCEPT_ENCODING: &str = "gzip, deflate, br";
+
+/// Longest error text kept in a [`FetchFailure`]; error chains of hostile peers can be long.
+const MAX_ERROR_TEXT: usize = 300;
+
+#[derive(Debug, Clone)]
+pub struct FetchConfig {
+    /// Full User-Agent header, e.g. "crawld/0.1 (+https://example.com/crawler)". Its first product token
+    /// ("crawld") is the name matched against robots.txt groups.
+    pub user_agent: String,
+    pub connect_timeout: Duration,
+    /// Whole request, headers and body.
+    pub timeout: Duration,
+    /// Cap on body bytes read from the wire (streamed; the rest is not read and the response is marked truncated).
+    /// The decoded body is capped at the same size.
+    pub max_body_bytes: u64,
+    pub respect_robots: bool,
+    /// Upper bound applied to a robots.txt Crawl-delay.
+    pub max_crawl_delay: Duration,
+}
+
+impl Default for FetchConfig {
+    fn default() -> Self {
+        FetchConfig {
+            user_agent: concat!("crawld/", env!("CARGO_PKG_VERSION")).to_owned(),
+            connect_timeout: Duration::from_secs(10),
+            timeout: Duration::from_secs(30),
+            max_body_bytes: 10 * 1024 * 1024,
+            respect_robots: true,
+            max_crawl_delay: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Why a [`Fetcher`] could not be built. Fetches themselves never fail this way: see [`Response::failure`].
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum FetchError {
+    #[error("cannot build the HTTP client: {0}")]
+    Client(String),
+    #[error("invalid fetch configuration: {0}")]
+    Config(String),
+}
+
+/// The crawler's HTTP side: one connection-pooling client plus the robots.txt cache. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Fetcher {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    cfg: FetchConfig,
+    client: reqwest::Client,
+    user_agent: HeaderValue,
+    agent_token: String,
+    robots: RobotsCache,
+}
+
+impl Fetcher {
+    pub fn new(cfg: FetchConfig) -> Result<Fetcher, FetchError> {
+        let user_agent = HeaderValue::from_str(&cfg.user_agent)
+            .map_err(|_| FetchError::Config("user_agent is not a valid header value".to_owned()))?;
+        if cfg.timeout.is_zero() {
+            return Err(FetchError::Config("timeout must be greater than zero".to_owned()));
+        }
+        // reqwest's `rustls-no-provider` takes the process-wide default provider and panics at build time when
+        // there is none. Installing fails only when one is already installed, and then that one serves.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let client = reqwest::Client::builder()
+            // The crawler follows redirects hop by hop through its frontier (scope, robots, politeness).
+            .redirect(reqwest::redirect::Policy::none())
+            // The raw, still-encoded bytes go to the WARC; we decode ourselves. These also hold if another
+            // crate in the build turns on reqwest's decompression features.
+            .no_gzip()
+            .no_brotli()
+            .no_deflate()
+            .no_zstd()
+            // A crawl's egress should not depend on whatever *_PROXY the daemon happens to inherit.
+            .no_proxy()
+            .referer(false)
+            .connect_timeout(cfg.connect_timeout)
+            .tcp_nodelay(true)
+            // Politeness keeps roughly one request in flight per host, so a few idle connections suffice.
+            .pool_max_idle_per_host(4)
+            .pool_idle_timeout(Duration::from_secs(30))
+            .build()
+            .map_err(|e| FetchError::Client(error_text(&e)))?;
+        let agent_token = product_token(&cfg.user_agent);
+        Ok(Fetcher { inner: Arc::new(Inner { cfg, client, user_agent, agent_token, robots: RobotsCache::default() }) })
+    }
+
+    pub fn config(&self) -> &FetchConfig {
+        &self.inner.cfg
+    }
+
+    /// The name matched against robots.txt User-agent lines (the User-Agent's first product token).
+    pub fn agent_token(&self) -> &str {
+        &self.inner.agent_token
+    }
+
+    /// robots.txt verdict for this URL. The first call for an origin (scheme+host+port) fetches
+    /// /robots.txt once; concurrent callers for the same origin wait for that one fetch, later ones hit
+    /// the cache. With `respect_robots = false` always `Allowed { crawl_delay: None }`.
+    pub async fn robots(&self, url: &Url) -> RobotsVerdict {
+        if !self.inner.cfg.respect_robots {
+            return RobotsVerdict::Allowed { crawl_delay: None };
+        }
+        self.inner.robots.verdict(self, url).await
+    }
+
+    /// How many robots.txt requests were made (each redirect hop counts).
+    pub fn robots_fetched(&self) -> u64 {
+        self.inner.robots.requests()
+    }
+
+    /// How many origins the robots.txt cache currently holds.
+    pub fn robots_cached(&self) -> usize {
+        self.inner.robots.len()
+    }
+
+    /// One GET, no redirects followed (the crawler follows them hop by hop through its frontier).
+    /// Never fails: whatever went wrong is in [`Response::failure`].
+    #[instrument(level = "debug", skip(self, url), fields(url = %url))]
+    pub async fn fetch(&self, url: &Url) -> Response {
+        let resp = self.get(url, self.inner.cfg.max_body_bytes).await;
+        debug!(
+            status = resp.status,
+            wire_bytes = resp.wire_bytes,
+            body_bytes = resp.body.len(),
+            truncated = resp.truncated,
+            elapsed_ms = resp.elapsed.as_millis() as u64,
+            failure = resp.failure.as_ref().map(tracing::field::display),
+            "fetched"
+        );
+        resp
+    }
+
+    /// The GET behind both [`Fetcher::fetch`] and robots.txt loading, with its own body cap.
+    pub(crate) async fn get(&self, url: &Url, cap: u64) -> Response {
+        let started = std::time::Instant::now();
+        let mut out = Response::empty(url.clone(), SystemTime::now());
+        let deadline = tokio::time::Instant::now() + self.inner.cfg.timeout;
+        self.get_into(&mut out, cap, deadline).await;
+        out.elapsed = started.elapsed();
+        out
+    }
+
+    async fn get_into(&self, out: &mut Response, cap: u64, deadline: tokio::time::Instant) {
+        let url = out.url.clone();
+        if !matches!(url.scheme(), "http" | "https") {
+            out.failure = Some(FetchFailure::Other(format!("unsupported scheme {:?}", url.scheme())));
+            return;
+        }
+        let request = self
+            .inner
+            .client
+            .get(url.clone())
+            .header(header::USER_AGENT, self.inner.user_agent.clone())
+            .header(header::ACCEPT, HeaderValue::from_static(ACCEPT))
+            .header(header::ACCEPT_ENCODING, HeaderValue::from_static(ACCEPT_ENCODING));
+        let mut resp = match timeout_at(deadline, request.send()).await {
+            Err(_elapsed) => {
+                out.failure = Some(FetchFailure::Timeout);
+                return;
+            }
+            Ok(Err(e)) => {
+                out.failure = Some(classify_send_error(&e));
+                return;
+            }
+            Ok(Ok(resp)) => resp,
+        };
+
+        let status = resp.status();
+        let version = resp.version();
+        let headers = resp.headers();
+        out.status = Some(status.as_u16());
+        out.content_type =
+            headers.get(header::CONTENT_TYPE).map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+        if status.is_redirection() {
+            out.location = headers.get(header::LOCATION).and_then(|v| resolve_location(&url, v));
+        }
+        out.retry_after =
+            headers.get(header::RETRY_AFTER).and_then(|v| parse_retry_after(v.as_bytes(), SystemTime::now()));
+        let request_head = request_head(&url, version, &self.inner.user_agent);
+        let response_head = response_head(version, status, headers);
+        let codings = body::content_codings(headers);
+        let remote_ip = resp.remote_addr().map(|addr| addr.ip());
+
+        let raw = body::read_capped(&mut resp, cap, deadline).await;
+        // Dropping an unfinished body closes the connection rather than draining the rest of it.
+        drop(resp);
+        out.wire_bytes = raw.wire_bytes;
+        out.truncated = raw.truncated;
+        out.failure = raw.failure;
+        let input_cut = raw.truncated || out.failure.is_some();
+
+        out.body = match codings {
+            Some(codings) if !codings.is_empty() => {
+                let encoded = raw.bytes.clone();
+                let decoded =
+                    tokio::task::spawn_blocking(move || body::decode(&encoded, &codings, cap, input_cut)).await;
+                match decoded {
+                    Ok(Ok(decoded)) => {
+                        out.truncated |= decoded.truncated;
+                        decoded.body
+                    }
+                    Ok(Err(why)) => {
+                        // A timeout or broken body already explains a bad tail; keep that as the cause.
+                        out.failure.get_or_insert(FetchFailure::Decode(why));
+                        Bytes::new()
+                    }
+                    Err(join_err) => {
+                        warn!(url = %url, error = %join_err, "body decoder crashed");
+                        out.failure.get_or_insert(FetchFailure::Decode("decoder crashed".to_owned()));
+                        Bytes::new()
+                    }
+                }
+            }
+            // No coding, or one we do not know: the body is passed on as it came.
+            _ => raw.bytes.clone(),
+        };
+        out.exchange = Some(Exchange { request_head, response_head, raw_body: raw.bytes, remote_ip });
+    }
+}
+
+fn classify_send_error(e: &reqwest::Error) -> FetchFailure {
+    if e.is_connect() {
+        FetchFailure::Connect(error_text(e))
+    } else if e.is_timeout() {
+        FetchFailure::Timeout
+    } else if e.is_builder() {
+        FetchFailure::Other(error_text(e))
+    } else {
+        // The connection broke or the peer spoke something other than HTTP before a head arrived; as
+        // transient as a refused connection.
+        FetchFailure::Connect(error_text(e))
+    }
+}
+
+/// The causes under reqwest's generic "error sending request for url (..)", joined: short and URL-free.
+pub(crate) fn error_text(e: &reqwest::Error) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut source = std::error::Error::source(e);
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if parts.last() != Some(&text) {
+            parts.push(text);
+        }
+        source = cause.source();
+    }
+    let mut text = if parts.is_empty() { e.to_string() } else { parts.join(": ") };
+    if text.len() > MAX_ERROR_TEXT {
+        let mut end = MAX_ERROR_TEXT;
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        text.truncate(end);
+    }
+    text
+}
+
+fn resolve_location(base: &Url, value: &HeaderValue) -> Option<Url> {
+    let text = String::from_utf8_lossy(value.as_bytes());
+    let text = text.trim();
+    if text.is_empty() {
+        return None;
+    }
+    base.join(text).ok()
+}
+
+/// The first product token of a User-Agent ("crawld/0.1 (+..)" gives "crawld"): the robots.txt group name.
+fn product_token(user_agent: &str) -> String {
+    user_agent.trim_start().chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect()
+}
+
+fn version_text(version: Version) -> &'static str {
+    match version {
+        Version::HTTP_09 => "HTTP/0.9",
+        Version::HTTP_10 => "HTTP/1.0",
+        Version::HTTP_2 => "HTTP/2",
+        Version::HTTP_3 => "HTTP/3",
+        _ => "HTTP/1.1",
+    }
+}
+
+/// The request as sent. hyper speaks HTTP/1.1 on h1 connections whatever the server answers with, and
+/// adds Host only with a non-default port, as here.
+fn request_head(url: &Url, response_version: Version, user_agent: &HeaderValue) -> Vec<u8> {
+    let version = if response_version == Version::HTTP_2 || response_version == Version::HTTP_3 {
+        version_text(response_version)
+    } else {
+        "HTTP/1.1"
+    };
+    let target = &url[Position::BeforePath..Position::AfterQuery];
+    let host = url.host_str().unwrap_or_default();
+    let host = match url.port() {
+        Some(port) => format!("{host}:{port}"),
+        None => host.to_owned(),
+    };
+    let mut head = Vec::with_capacity(256);
+    head.extend_from_slice(format!("GET {target} {version}\r\nHost: {host}\r\nUser-Agent: ").as_bytes());
+    head.extend_from_slice(user_agent.as_bytes());
+    head.extend_from_slice(format!("\r\nAccept: {ACCEPT}\r\nAccept-Encoding: {ACCEPT_ENCODING}\r\n\r\n").as_bytes());
+    head
+}
+
+/// The response head rebuilt from what hyper parsed: hyper keeps neither the reason phrase (unless
+/// non-canonical, and reqwest hides that) nor header-name case, so both are the conventional ones.
+fn response_head(version: Version, status: StatusCode, headers: &HeaderMap) -> Vec<u8> {
+    let mut head = Vec::with_capacity(512);
+    let reason = status.canonical_reason().unwrap_or("");
+    head.extend_from_slice(format!("{} {} {reason}\r\n", version_text(version), status.as_u16()).as_bytes());
+    for (name, value) in headers {
+        // The archived body is de-chunked, so a chunked framing header would make replay tools
+        // misread it. Everything else is kept as sent.
+        if name == reqwest::header::TRANSFER_ENCODING {
+            continue;
+        }
+        head.extend_from_slice(title_case(name.as_str()).as_bytes());
+        head.extend_from_slice(b": ");
+        head.extend_from_slice(value.as_bytes());
+        head.extend_from_slice(b"\r\n");
+    }
+    head.extend_from_slice(b"\r\n");
+    head
+}
+
+fn title_case(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    let mut upper = true;
+    for c in name.chars() {
+        out.push(if upper { c.to_ascii_uppercase() } else { c });
+        upper = c == '-';
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use super::*;
+
+    #[test]
+    fn product_tokens() {
+        assert_eq!(product_token("crawld/0.1 (+https://example.com/crawler)"), "crawld");
+        assert_eq!(product_token("  My_Bot-2 extra"), "My_Bot-2");
+        assert_eq!(product_token("(weird)"), "");
+    }
+
+    #[test]
+    fn heads() {
+        let url = Url::parse("http://example.com:8080/a/b?q=1#frag").unwrap();
+        let ua = HeaderValue::from_static("crawld/0.1");
+        let head = String::from_utf8(request_head(&url, Version::HTTP_10, &ua)).unwrap();
+        assert_eq!(
+            head,
+            "GET /a/b?q=1 HTTP/1.1\r\nHost: example.com:8080\r\nUser-Agent: crawld/0.1\r\n\
+             Accept: text/html,application/xhtml+xml,*/*;q=0.8\r\nAccept-Encoding: gzip, deflate, br\r\n\r\n"
+        );
+        let url = Url::parse("https://example.com/").unwrap();
+        let head = String::from_utf8(request_head(&url, Version::HTTP_2, &ua)).unwrap();
+        assert!(head.starts_with("GET / HTTP/2\r\nHost: example.com\r\n"), "{head}");
+
+        let mut headers = HeaderMap::new();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html"));
+        headers.insert("x-custom-thing", HeaderValue::from_static("1"));
+        headers.insert(header::TRANSFER_ENCODING, HeaderValue::from_static("chunked"));
+        let head = String::from_utf8(response_head(Version::HTTP_11, StatusCode::NOT_FOUND, &headers)).unwrap();
+        assert_eq!(head, "HTTP/1.1 404 Not Found\r\nContent-Type: text/html\r\nX-Custom-Thing: 1\r\n\r\n");
+    }
+
+    #[test]
+    fn bad_config_is_rejected() {
+        let cfg = FetchConfig { user_agent: "bad\nagent".into(), ..FetchConfig::default() };
+        assert!(matches!(Fetcher::new(cfg), Err(FetchError::Config(_))));
+        let cfg = FetchConfig { timeout: Duration::ZERO, ..FetchConfig::default() };
+        assert!(matches!(Fetcher::new(cfg), Err(FetchError::Config(_))));
+    }
+}

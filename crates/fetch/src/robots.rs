@@ -1,0 +1,292 @@
+//! The per-origin robots.txt cache (RFC 9309): one fetch per origin, shared by every caller.
+
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use dashmap::DashMap;
+use texting_robots::Robot;
+use tokio::sync::OnceCell;
+use tracing::debug;
+use url::{Position, Url};
+
+use crate::client::Fetcher;
+
+/// RFC 9309 §2.5: parse at least 500 KiB; anything past this is ignored.
+const MAX_ROBOTS_BYTES: u64 = 512 * 1024;
+/// RFC 9309 §2.3.1.2: follow at least five consecutive redirects.
+const MAX_REDIRECTS: usize = 5;
+/// RFC 9309 §2.4: do not use a cached robots.txt for more than 24 hours.
+const RULES_TTL: Duration = Duration::from_secs(24 * 3600);
+/// An unreachable robots.txt blocks the whole origin; look again sooner in case that was passing.
+const UNREACHABLE_TTL: Duration = Duration::from_secs(3600);
+
+/// What robots.txt says about one URL.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RobotsVerdict {
+    /// `crawl_delay` is already capped at `max_crawl_delay`.
+    Allowed {
+        crawl_delay: Option<Duration>,
+    },
+    Disallowed,
+}
+
+impl RobotsVerdict {
+    pub fn is_allowed(&self) -> bool {
+        matches!(self, RobotsVerdict::Allowed { .. })
+    }
+}
+
+#[derive(Debug)]
+enum Rules {
+    AllowAll,
+    DisallowAll,
+    Parsed(Box<Robot>),
+}
+
+#[derive(Debug)]
+struct Entry {
+    rules: Rules,
+    crawl_delay: Option<Duration>,
+    expires: Instant,
+}
+
+impl Entry {
+    fn verdict(&self, url: &Url) -> RobotsVerdict {
+        let allowed = match &self.rules {
+            Rules::AllowAll => true,
+            // The robots.txt URL itself stays fetchable even when the origin is closed.
+            Rules::DisallowAll => url.path() == "/robots.txt",
+            Rules::Parsed(robot) => {
+                // The fragment never reaches the server, so it must not take part in `$` matches.
+                let target = &url[..Position::AfterQuery];
+                // The matcher runs on attacker-supplied patterns; a bug there must not take the crawler
+                // down. When it trips, stay off the URL.
+                std::panic::catch_unwind(AssertUnwindSafe(|| robot.allowed(target))).unwrap_or(false)
+            }
+        };
+        if allowed { RobotsVerdict::Allowed { crawl_delay: self.crawl_delay } } else { RobotsVerdict::Disallowed }
+    }
+}
+
+/// One lazily-filled cell per origin: the DashMap shard lock is held only to find or insert the cell,
+/// never across the fetch, and the OnceCell makes concurrent first callers share one fetch.
+#[derive(Default)]
+pub(crate) struct RobotsCache {
+    entries: DashMap<String, Arc<OnceCell<Arc<Entry>>>>,
+    requests: AtomicU64,
+}
+
+impl std::fmt::Debug for RobotsCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RobotsCache")
+            .field("origins", &self.entries.len())
+            .field("requests", &self.requests.load(Ordering::Relaxed))
+            .finish()
+    }
+}
+
+impl RobotsCache {
+    pub(crate) fn requests(&self) -> u64 {
+        self.requests.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub(crate) async fn verdict(&self, fetcher: &Fetcher, url: &Url) -> RobotsVerdict {
+        // robots.txt governs http(s) only; anything else is refused at fetch time anyway.
+        let Some(origin) = origin_of(url) else {
+            return RobotsVerdict::Allowed { crawl_delay: None };
+        };
+        self.entry(fetcher, &origin).await.verdict(url)
+    }
+
+    async fn entry(&self, fetcher: &Fetcher, origin: &str) -> Arc<Entry> {
+        let cell = self.cell(origin);
+        let entry = Arc::clone(cell.get_or_init(|| self.load(fetcher, origin)).await);
+        if entry.expires > Instant::now() {
+            return entry;
+        }
+        // Stale: retire this cell unless a concurrent caller already did, then share the next load.
+        self.entries.remove_if(origin, |_, current| Arc::ptr_eq(current, &cell));
+        let cell = self.cell(origin);
+        Arc::clone(cell.get_or_init(|| self.load(fetcher, origin)).await)
+    }
+
+    fn cell(&self, origin: &str) -> Arc<OnceCell<Arc<Entry>>> {
+        if let Some(cell) = self.entries.get(origin) {
+            return Arc::clone(cell.value());
+        }
+        Arc::clone(self.entries.entry(origin.to_owned()).or_default().value())
+    }
+
+    async fn load(&self, fetcher: &Fetcher, origin: &str) -> Arc<Entry> {
+        let (rules, how) = self.fetch_rules(fetcher, origin).await;
+        let max_delay = fetcher.config().max_crawl_delay;
+        let crawl_delay = match &rules {
+            Rules::Parsed(robot) => robot.delay.and_then(|secs| crawl_delay(secs, max_delay)),
+            _ => None,
+        };
+        let ttl = if matches!(rules, Rules::DisallowAll) { UNREACHABLE_TTL } else { RULES_TTL };
+        let verdict = match &rules {
+            Rules::AllowAll => "allow all",
+            Rules::DisallowAll => "disallow all",
+            Rules::Parsed(_) => "rules",
+        };
+        debug!(origin, verdict, how = %how, crawl_delay_ms = crawl_delay.map(|d| d.as_millis() as u64), "robots.txt");
+        Arc::new(Entry { rules, crawl_delay, expires: Instant::now() + ttl })
+    }
+
+    /// Fetches and interprets the origin's robots.txt; the text says what decided it, for the log.
+    async fn fetch_rules(&self, fetcher: &Fetcher, origin: &str) -> (Rules, String) {
+        let mut target = match Url::parse(&format!("{origin}/robots.txt")) {
+            Ok(url) => url,
+            Err(e) => return (Rules::AllowAll, format!("no robots.txt URL: {e}")),
+        };
+        let mut hops = 0;
+        loop {
+            self.requests.fetch_add(1, Ordering::Relaxed);
+            let resp = fetcher.get(&target, MAX_ROBOTS_BYTES).await;
+            let status = match (resp.status, &resp.failure) {
+                // RFC 9309 §2.3.1.4: unreachable means assume complete disallow.
+                (None, Some(failure)) => return (Rules::DisallowAll, format!("unreachable: {failure}")),
+                (None, None) => return (Rules::DisallowAll, "no response".to_owned()),
+                (Some(status), _) => status,
+            };
+            match status {
+                200..=299 => {
+                    if let Some(failure) = &resp.failure {
+                        match failure {
+                            crate::FetchFailure::Decode(_) => {
+                                return (Rules::AllowAll, format!("{status}, undecodable body: allow all"));
+                            }
+                            // A robots.txt cut off mid-way may be missing the very rule that matters.
+                            _ => return (Rules::DisallowAll, format!("{status} but {failure}")),
+                        }
+                    }
+                    return (parse(fetcher.agent_token(), resp.body).await, format!("{status}"));
+                }
+                300..=399 => match resp.location {
+                    Some(next) if hops < MAX_REDIRECTS && matches!(next.scheme(), "http" | "https") => {
+                        hops += 1;
+                        target = next;
+                    }
+                    // §2.3.1.2: past the redirect limit robots.txt counts as unavailable.
+                    _ => return (Rules::AllowAll, format!("{status} redirect unusable after {hops} hops")),
+                },
+                // Overload is a server problem in all but number: stay away as for 5xx.
+                429 => return (Rules::DisallowAll, "429".to_owned()),
+                // §2.3.1.3: unavailable, crawl as if there were no robots.txt.
+                400..=499 => return (Rules::AllowAll, format!("{status}")),
+                _ => return (Rules::DisallowAll, format!("{status}")),
+            }
+        }
+    }
+}
+
+/// Parses off the async threads: a 512 KiB file of wildcards is real work. Garbage allows everything
+/// (RFC 9309 §2.2: lines that do not parse are ignored, and an unparseable file has no rules).
+async fn parse(agent: &str, body: bytes::Bytes) -> Rules {
+    let agent = agent.to_owned();
+    match tokio::task::spawn_blocking(move || Robot::new(&agent, &body)).await {
+        Ok(Ok(robot)) => Rules::Parsed(Box::new(robot)),
+        Ok(Err(e)) => {
+            debug!(error = %e, "robots.txt unparseable, allowing all");
+            Rules::AllowAll
+        }
+        Err(e) => {
+            debug!(error = %e, "robots.txt parser crashed, allowing all");
+            Rules::AllowAll
+        }
+    }
+}
+
+/// Crawl-delay seconds as a Duration, capped; nonsense (negative, NaN, infinite, zero) gives none.
+fn crawl_delay(secs: f32, max: Duration) -> Option<Duration> {
+    if secs.is_nan() || secs <= 0.0 {
+        return None;
+    }
+    // Too large for a Duration still means "as long as you allow".
+    Some(Duration::try_from_secs_f32(secs).unwrap_or(max).min(max))
+}
+
+/// `scheme://host:port`, the unit robots.txt applies to.
+fn origin_of(url: &Url) -> Option<String> {
+    if !matches!(url.scheme(), "http" | "https") {
+        return None;
+    }
+    let host = url.host_str()?;
+    let port = url.port_or_known_default()?;
+    Some(format!("{}://{host}:{port}", url.scheme()))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use super::*;
+
+    #[test]
+    fn origins() {
+        let o = |s: &str| origin_of(&Url::parse(s).unwrap());
+        assert_eq!(o("http://Example.COM/a?b").as_deref(), Some("http://example.com:80"));
+        assert_eq!(o("https://example.com:8443/").as_deref(), Some("https://example.com:8443"));
+        assert_eq!(o("http://[::1]:9/").as_deref(), Some("http://[::1]:9"));
+        assert_eq!(o("mailto:a@b.c"), None);
+        assert_eq!(o("ftp://example.com/"), None);
+    }
+
+    #[test]
+    fn crawl_delays() {
+        let max = Duration::from_secs(10);
+        assert_eq!(crawl_delay(2.5, max), Some(Duration::from_millis(2500)));
+        assert_eq!(crawl_delay(100.0, max), Some(max));
+        assert_eq!(crawl_delay(f32::INFINITY, max), Some(max));
+        assert_eq!(crawl_delay(1e30, max), Some(max));
+        assert_eq!(crawl_delay(0.0, max), None);
+        assert_eq!(crawl_delay(-3.0, max), None);
+        assert_eq!(crawl_delay(f32::NAN, max), None);
+    }
+
+    fn parsed(txt: &str) -> Entry {
+        Entry {
+            rules: Rules::Parsed(Box::new(Robot::new("crawld", txt.as_bytes()).unwrap())),
+            crawl_delay: None,
+            expires: Instant::now(),
+        }
+    }
+
+    #[test]
+    fn fragments_do_not_defeat_anchors() {
+        let e = parsed("User-agent: *\nDisallow: /*.pdf$\n");
+        assert_eq!(e.verdict(&Url::parse("http://h/x.pdf#page=2").unwrap()), RobotsVerdict::Disallowed);
+        assert!(e.verdict(&Url::parse("http://h/x.pdf?dl=1").unwrap()).is_allowed());
+    }
+
+    #[test]
+    fn disallow_all_keeps_robots_txt_reachable() {
+        let e = Entry { rules: Rules::DisallowAll, crawl_delay: None, expires: Instant::now() };
+        assert_eq!(e.verdict(&Url::parse("http://h/").unwrap()), RobotsVerdict::Disallowed);
+        assert!(e.verdict(&Url::parse("http://h/robots.txt").unwrap()).is_allowed());
+    }
+
+    #[test]
+    fn garbage_never_panics() {
+        let inputs: Vec<Vec<u8>> = vec![
+            b"\xff\xfe\x00\x00garbage\n\n\x00Disallow".to_vec(),
+            b"User-agent: *\nDisallow: /**********$$$$[[[(((\n".to_vec(),
+            b"Crawl-delay: -1e99\nUser-agent:\nAllow:\nDisallow: *\n".to_vec(),
+            "User-agent: crawld\nDisallow: /\u{1F600}\u{0}\r\r\n".as_bytes().to_vec(),
+            vec![b'*'; 100_000],
+        ];
+        for input in inputs {
+            if let Ok(robot) = Robot::new("crawld", &input) {
+                let e = Entry { rules: Rules::Parsed(Box::new(robot)), crawl_delay: None, expires: Instant::now() };
+                let _ = e.verdict(&Url::parse("http://h/some/path?q=1").unwrap());
+            }
+        }
+    }
+}

@@ -1,0 +1,264 @@
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use axum::Router;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use crawld_fetch::{FetchConfig, Fetcher, RobotsVerdict};
+
+use crate::common::{closed_port, config, fetcher, serve, url};
+
+const ROBOTS: &str = "\
+# comments are fine
+User-agent: *
+Disallow: /private
+Allow: /private/open$
+Crawl-delay: 1
+
+User-agent: otherbot
+Disallow: /
+
+User-agent: crawld
+Disallow: /secret
+Allow: /secret/public
+Disallow: /*.pdf$
+Disallow: /tmp/
+Crawl-delay: 120
+";
+
+/// A server whose /robots.txt answers with `respond` and counts its hits.
+async fn robots_server<F>(respond: F) -> (std::net::SocketAddr, Arc<AtomicUsize>)
+where
+    F: Fn() -> Response + Clone + Send + Sync + 'static,
+{
+    let hits = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&hits);
+    let app = Router::new().route(
+        "/robots.txt",
+        get(move || {
+            counter.fetch_add(1, Ordering::SeqCst);
+            let respond = respond.clone();
+            async move { respond() }
+        }),
+    );
+    (serve(app).await, hits)
+}
+
+fn text(body: &'static str) -> Response {
+    ([(header::CONTENT_TYPE, "text/plain")], body).into_response()
+}
+
+async fn allowed(f: &Fetcher, addr: std::net::SocketAddr, path: &str) -> bool {
+    f.robots(&url(addr, path)).await.is_allowed()
+}
+
+#[tokio::test]
+async fn our_group_wins_and_longest_match_decides() {
+    let (addr, hits) = robots_server(|| text(ROBOTS)).await;
+    let f = fetcher();
+    assert_eq!(f.agent_token(), "crawld");
+
+    // Our own group applies, so the `*` group's /private rule does not.
+    assert!(allowed(&f, addr, "/private").await);
+    assert!(!allowed(&f, addr, "/secret").await);
+    assert!(!allowed(&f, addr, "/secret/stuff").await);
+    assert!(allowed(&f, addr, "/secret/public").await, "longer Allow beats shorter Disallow");
+    assert!(allowed(&f, addr, "/secret/public/deeper?x=1").await);
+    assert!(!allowed(&f, addr, "/docs/paper.pdf").await);
+    assert!(allowed(&f, addr, "/docs/paper.pdf?download=1").await, "$ anchors at the end");
+    assert!(allowed(&f, addr, "/docs/paper.pdfx").await);
+    assert!(!allowed(&f, addr, "/tmp/file").await);
+    assert!(allowed(&f, addr, "/tmpfile").await);
+    assert!(allowed(&f, addr, "/").await);
+    assert!(allowed(&f, addr, "/robots.txt").await);
+
+    // Crawl-delay 120 is capped at max_crawl_delay (10 s).
+    assert_eq!(f.robots(&url(addr, "/")).await, RobotsVerdict::Allowed { crawl_delay: Some(Duration::from_secs(10)) });
+    assert_eq!(hits.load(Ordering::SeqCst), 1, "one fetch per origin");
+    assert_eq!(f.robots_fetched(), 1);
+    assert_eq!(f.robots_cached(), 1);
+}
+
+#[tokio::test]
+async fn star_group_applies_to_unnamed_agents() {
+    let (addr, _) = robots_server(|| text(ROBOTS)).await;
+    let f = Fetcher::new(FetchConfig { user_agent: "Mozilla/5.0 (compatible; somebot)".into(), ..config() }).unwrap();
+    assert_eq!(f.agent_token(), "Mozilla");
+    assert!(!allowed(&f, addr, "/private").await);
+    assert!(!allowed(&f, addr, "/private/x").await);
+    assert!(allowed(&f, addr, "/private/open").await);
+    assert!(!allowed(&f, addr, "/private/open/more").await, "Allow with $ covers only the exact path");
+    assert!(allowed(&f, addr, "/secret").await);
+    assert_eq!(f.robots(&url(addr, "/")).await, RobotsVerdict::Allowed { crawl_delay: Some(Duration::from_secs(1)) });
+
+    let f = Fetcher::new(FetchConfig { user_agent: "OtherBot/2".into(), ..config() }).unwrap();
+    assert!(!allowed(&f, addr, "/").await, "group names match case-insensitively");
+}
+
+#[tokio::test]
+async fn missing_robots_allows_everything() {
+    let (addr, hits) = robots_server(|| StatusCode::NOT_FOUND.into_response()).await;
+    let f = fetcher();
+    assert_eq!(f.robots(&url(addr, "/anything")).await, RobotsVerdict::Allowed { crawl_delay: None });
+    assert_eq!(f.robots(&url(addr, "/else")).await, RobotsVerdict::Allowed { crawl_delay: None });
+    assert_eq!(hits.load(Ordering::SeqCst), 1);
+
+    let (addr, _) = robots_server(|| StatusCode::FORBIDDEN.into_response()).await;
+    assert!(allowed(&f, addr, "/x").await, "4xx other than 429 means no robots.txt");
+}
+
+#[tokio::test]
+async fn server_errors_and_unreachable_disallow_everything() {
+    let (addr, hits) = robots_server(|| StatusCode::INTERNAL_SERVER_ERROR.into_response()).await;
+    let f = fetcher();
+    assert_eq!(f.robots(&url(addr, "/")).await, RobotsVerdict::Disallowed);
+    assert_eq!(f.robots(&url(addr, "/page")).await, RobotsVerdict::Disallowed);
+    assert!(allowed(&f, addr, "/robots.txt").await);
+    assert_eq!(hits.load(Ordering::SeqCst), 1, "the verdict is cached");
+
+    let (addr, _) = robots_server(|| StatusCode::TOO_MANY_REQUESTS.into_response()).await;
+    assert_eq!(f.robots(&url(addr, "/")).await, RobotsVerdict::Disallowed);
+
+    let addr = closed_port().await;
+    assert_eq!(f.robots(&url(addr, "/")).await, RobotsVerdict::Disallowed);
+}
+
+#[tokio::test]
+async fn stalled_robots_is_unreachable() {
+    let (addr, _) = robots_server(|| text("User-agent: *\nDisallow:\n")).await;
+    let app = Router::new().route(
+        "/robots.txt",
+        get(|| async {
+            tokio::time::sleep(Duration::from_secs(30)).await;
+            "late"
+        }),
+    );
+    let slow = serve(app).await;
+    let f = Fetcher::new(FetchConfig { timeout: Duration::from_millis(300), ..config() }).unwrap();
+    assert_eq!(f.robots(&url(slow, "/")).await, RobotsVerdict::Disallowed);
+    assert!(allowed(&f, addr, "/").await);
+}
+
+#[tokio::test]
+async fn concurrent_callers_share_one_fetch() {
+    let hits = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&hits);
+    let app = Router::new().route(
+        "/robots.txt",
+        get(move || {
+            counter.fetch_add(1, Ordering::SeqCst);
+            async {
+                // Long enough that every caller arrives while the first fetch is in flight.
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                "User-agent: *\nDisallow: /no\n"
+            }
+        }),
+    );
+    let addr = serve(app).await;
+    let f = fetcher();
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..32 {
+        let f = f.clone();
+        let path = if i % 2 == 0 { format!("/no/{i}") } else { format!("/yes/{i}") };
+        let u = url(addr, &path);
+        tasks.spawn(async move { (i, f.robots(&u).await) });
+    }
+    while let Some(done) = tasks.join_next().await {
+        let (i, verdict) = done.unwrap();
+        assert_eq!(verdict.is_allowed(), i % 2 == 1, "caller {i}");
+    }
+    assert_eq!(hits.load(Ordering::SeqCst), 1);
+    assert_eq!(f.robots_fetched(), 1);
+    assert!(allowed(&f, addr, "/later").await);
+    assert_eq!(hits.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn origins_are_scheme_host_and_port() {
+    let (a, a_hits) = robots_server(|| text("User-agent: *\nDisallow: /\n")).await;
+    let (b, b_hits) = robots_server(|| text("User-agent: *\nDisallow:\n")).await;
+    let f = fetcher();
+    assert!(!allowed(&f, a, "/x").await);
+    assert!(allowed(&f, b, "/x").await);
+    // Same origin however the URL is spelled.
+    let spelled = url::Url::parse(&format!("HTTP://127.0.0.1:{}/other?q#f", a.port())).unwrap();
+    assert!(!f.robots(&spelled).await.is_allowed());
+    assert_eq!((a_hits.load(Ordering::SeqCst), b_hits.load(Ordering::SeqCst)), (1, 1));
+    assert_eq!(f.robots_cached(), 2);
+}
+
+#[tokio::test]
+async fn robots_can_be_ignored() {
+    let (addr, hits) = robots_server(|| text("User-agent: *\nDisallow: /\n")).await;
+    let f = Fetcher::new(FetchConfig { respect_robots: false, ..config() }).unwrap();
+    assert_eq!(f.robots(&url(addr, "/")).await, RobotsVerdict::Allowed { crawl_delay: None });
+    let r = f.fetch(&url(addr, "/robots.txt")).await;
+    assert_eq!(r.status, Some(200));
+    assert_eq!(hits.load(Ordering::SeqCst), 1, "only our explicit fetch reached the server");
+    assert_eq!(f.robots_fetched(), 0);
+}
+
+#[tokio::test]
+async fn redirects_are_followed_up_to_five_hops() {
+    let app = Router::new()
+        .route(
+            "/robots.txt",
+            get(|| async { (StatusCode::MOVED_PERMANENTLY, [(header::LOCATION, "/moved/robots.txt")], "") }),
+        )
+        .route("/moved/robots.txt", get(|| async { "User-agent: *\nDisallow: /hidden\n" }));
+    let addr = serve(app).await;
+    let f = fetcher();
+    assert!(!allowed(&f, addr, "/hidden/x").await);
+    assert!(allowed(&f, addr, "/shown").await);
+    assert_eq!(f.robots_fetched(), 2);
+
+    let loops = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&loops);
+    let app = Router::new().route(
+        "/{*path}",
+        get(move |axum::extract::Path(path): axum::extract::Path<String>| {
+            counter.fetch_add(1, Ordering::SeqCst);
+            async move { (StatusCode::FOUND, [(header::LOCATION, format!("/{path}/again"))], "") }
+        }),
+    );
+    let addr = serve(app).await;
+    let f = fetcher();
+    assert!(allowed(&f, addr, "/x").await, "an endless redirect chain counts as no robots.txt");
+    assert_eq!(loops.load(Ordering::SeqCst), 6, "the first request plus five redirects");
+}
+
+#[tokio::test]
+async fn garbage_robots_does_not_hurt() {
+    let (addr, _) = robots_server(|| {
+        let mut junk: Vec<u8> = (0..=255u8).cycle().take(300_000).collect();
+        junk.extend_from_slice(b"\nUser-agent: crawld\nDisallow: /*$*$**\nCrawl-delay: NaN\n");
+        ([(header::CONTENT_TYPE, "text/plain")], junk).into_response()
+    })
+    .await;
+    let f = fetcher();
+    let _ = f.robots(&url(addr, "/any/path")).await;
+    let _ = f.robots(&url(addr, "/")).await;
+
+    // Over the 512 KiB read limit: the tail is never read, and nothing breaks.
+    let (addr, _) = robots_server(|| {
+        let mut big = "User-agent: *\nDisallow: /early\n".to_owned();
+        big.push_str(&"# filler line\n".repeat(100_000));
+        big.push_str("Disallow: /late\n");
+        ([(header::CONTENT_TYPE, "text/plain")], big).into_response()
+    })
+    .await;
+    assert!(!allowed(&f, addr, "/early").await);
+    assert!(allowed(&f, addr, "/late").await, "rules past 512 KiB are ignored");
+
+    // gzip-encoded robots.txt is decoded like any body.
+    let (addr, _) = robots_server(|| {
+        use std::io::Write;
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        enc.write_all(b"User-agent: *\nDisallow: /zipped\n").unwrap();
+        ([(header::CONTENT_ENCODING, "gzip")], enc.finish().unwrap()).into_response()
+    })
+    .await;
+    assert!(!allowed(&f, addr, "/zipped").await);
+}
