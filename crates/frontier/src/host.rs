@@ -49,9 +49,10 @@ impl HostState {
     }
 
     /// How many leases this host may have at once: one until its robots.txt verdict is known, so that
-    /// robots.txt is fetched (and its Crawl-delay learnt) before anything else goes out.
+    /// robots.txt is fetched (and its Crawl-delay learnt) before anything else goes out; and one when
+    /// robots.txt sets a Crawl-delay, which asks for one request per interval.
     pub(crate) fn limit(&self, per_host: usize) -> usize {
-        if self.robots_known { per_host.max(1) } else { 1 }
+        if self.robots_known && self.crawl_delay.is_none() { per_host.max(1) } else { 1 }
     }
 
     pub(crate) fn push(&mut self, candidate: Candidate) {

@@ -144,6 +144,18 @@ fn the_delay_runs_from_the_end_of_a_fetch_and_crawl_delay_raises_it() {
 }
 
 #[test]
+fn a_crawl_delay_means_one_request_at_a_time() {
+    let mut f = Frontier::new(FrontierConfig { per_host_concurrency: 4, ..unlimited() });
+    let now = Instant::now();
+    for i in 0..3 {
+        f.add(candidate(&format!("http://a/{i}"), 0));
+    }
+    let first = lease(&mut f, now);
+    f.set_host_delay(first.host, Some(Duration::from_secs(1)));
+    assert!(matches!(f.next(now), Next::Busy));
+}
+
+#[test]
 fn a_waiting_host_does_not_hold_up_another() {
     let mut f =
         Frontier::new(FrontierConfig { per_host_concurrency: 1, delay: Duration::from_secs(10), ..unlimited() });
