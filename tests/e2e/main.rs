@@ -1,1 +1,12 @@
+//! End-to-end tests: real crawls of test sites served on loopback, checked through the output directory.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+mod bfs;
+mod cli;
+mod fetching;
+mod output;
+mod politeness;
+mod scope;

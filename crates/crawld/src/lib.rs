@@ -1,1 +1,25 @@
-//! placeholder
+//! crawld: a polite, durable, breadth-first web crawler daemon.
+//!
+//! This crate wires the parts together; each part is a crate of its own:
+//!
+//! ```text
+//! seeds ─► crawld_frontier ─► crawl (scheduler loop, crawld_fetch::FetchPool) ─► task (fetch + extract)
+//!              ▲                                                                      │
+//!              └──────────── in-scope links (crawld_extract) ◄────────────────────────┤
+//!                                                       crawld_sink (OUT/) ◄──────────┘
+//! ```
+//! - [`config`]: the TOML config, checked with `file:line` errors.
+//! - [`crawl`]: the scheduler loop that owns the fetch pool.
+//! - [`task`]: one fetch, run inside the pool.
+//! - [`demo`]: a generated site on loopback, for `crawld demo` and for trying crawld without internet.
+//! - [`shutdown`]: Ctrl-C / SIGTERM handling.
+
+pub mod config;
+pub mod crawl;
+pub mod demo;
+pub mod shutdown;
+pub mod stats;
+pub mod task;
+
+pub use config::Config;
+pub use crawl::{CrawlSummary, Ending, run};

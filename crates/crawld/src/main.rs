@@ -1,1 +1,142 @@
-fn main() {}
+//! The `crawld` command line.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use crawld::config::HttpUrl;
+use crawld::{Config, Ending, demo};
+use tokio_util::sync::CancellationToken;
+use tracing::info;
+use tracing_subscriber::EnvFilter;
+
+/// crawld: a polite, durable, breadth-first web crawler.
+///
+/// Logs go to stderr; set RUST_LOG (e.g. RUST_LOG=crawld=debug) for more or less detail.
+#[derive(Debug, Parser)]
+#[command(name = "crawld", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Crawl in the foreground until the frontier is empty, a limit is hit, or Ctrl-C / SIGTERM.
+    Run {
+        /// The TOML config file (config/crawld.toml documents every key). Without it, built-in defaults.
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+        /// A start URL; repeat for several. Replaces the config's seeds.
+        #[arg(long = "seed", value_name = "URL")]
+        seeds: Vec<HttpUrl>,
+        /// The output directory (must not hold a previous crawl).
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        /// Deepest link depth followed (seeds are depth 0).
+        #[arg(long, value_name = "N")]
+        max_depth: Option<u32>,
+        /// Stop after fetching this many URLs.
+        #[arg(long, value_name = "N")]
+        max_pages: Option<std::num::NonZeroU64>,
+        /// Fetches in flight across all hosts.
+        #[arg(long, value_name = "N")]
+        concurrency: Option<std::num::NonZeroUsize>,
+    },
+    /// Serve a generated demo site on 127.0.0.1 and crawl it: works with no internet.
+    Demo {
+        /// The output directory (default: crawld-demo-<time> in the current directory).
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        /// Pages on the demo site.
+        #[arg(long, value_name = "N", default_value_t = 300)]
+        pages: usize,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("crawld=info,warn")))
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("crawld: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli.command)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("crawld: error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command) -> anyhow::Result<()> {
+    let cancel = CancellationToken::new();
+    crawld::shutdown::install(cancel.clone());
+    match command {
+        Command::Run { config, seeds, out, max_depth, max_pages, concurrency } => {
+            let mut config = match &config {
+                Some(path) => Config::load(path)?,
+                None => Config::default(),
+            };
+            if !seeds.is_empty() {
+                config.seeds = seeds;
+            }
+            if let Some(out) = out {
+                config.out = out;
+            }
+            config.crawl.max_depth = max_depth.or(config.crawl.max_depth);
+            config.crawl.max_pages = max_pages.or(config.crawl.max_pages);
+            config.crawl.concurrency = concurrency.unwrap_or(config.crawl.concurrency);
+            config.validate()?;
+            crawl(config, cancel).await
+        }
+        Command::Demo { out, pages } => {
+            let site = demo::DemoSite::start(pages).await.context("cannot start the demo site")?;
+            let out = out.unwrap_or_else(|| PathBuf::from(format!("crawld-demo-{}", demo::timestamp())));
+            info!(url = %site.url(), pages, "demo site serving on loopback");
+            let summary = crawl(demo::config(&site, out.clone()), cancel).await;
+            site.stop().await;
+            summary?;
+            println!("\nThe output is in {}:", out.display());
+            println!("  {}/pages.jsonl   one line per fetched URL (depth, status, links, ...)", out.display());
+            println!("  {}/warc/         the raw HTTP exchanges, as WARC", out.display());
+            println!("  {}/stats.json    counters", out.display());
+            Ok(())
+        }
+    }
+}
+
+async fn crawl(config: Config, cancel: CancellationToken) -> anyhow::Result<()> {
+    let out = config.out.clone();
+    info!(seeds = config.seeds.len(), out = %out.display(), "crawl starting");
+    let summary = crawld::run(config, cancel).await?;
+    let s = &summary.stats;
+    let secs = summary.elapsed.as_secs_f64().max(1e-3);
+    let how = match summary.ending {
+        Ending::Complete => "complete",
+        Ending::Stopped => "stopped",
+    };
+    info!(
+        pages = s.pages,
+        ok_2xx = s.status_2xx,
+        redirects_3xx = s.status_3xx,
+        client_errors_4xx = s.status_4xx,
+        server_errors_5xx = s.status_5xx,
+        no_response = s.errors,
+        robots_blocked = s.robots_blocked,
+        retries = s.retries,
+        queued_left = s.queued,
+        seconds = format_args!("{secs:.1}"),
+        pages_per_sec = format_args!("{:.1}", s.pages as f64 / secs),
+        "crawl {how}"
+    );
+    Ok(())
+}

@@ -1,0 +1,374 @@
+//! The crawl configuration: a TOML file (`config/crawld.toml` is the commented reference), checked as it
+//! is read so that a bad key or value stops start-up with `file:line:column: key: message`.
+//!
+//! Values are validated by their types while deserializing (non-zero counts, durations such as "250ms",
+//! http(s) URLs, regexes), so the TOML parser reports the exact place of any bad value. The few rules
+//! that span several keys are checked afterwards by [`Config::validate`].
+
+use std::fmt;
+use std::num::NonZeroUsize;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use url::Url;
+
+/// Everything a crawl needs to know. Serialized as-is into the output's `crawl.json`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Start URLs (depth 0).
+    pub seeds: Vec<HttpUrl>,
+    /// A file with one seed URL per line (`#` comments and blank lines allowed), relative to the config file.
+    pub seeds_file: Option<PathBuf>,
+    /// The output directory. It must not hold a previous crawl.
+    pub out: PathBuf,
+    pub crawl: CrawlSection,
+    pub politeness: PolitenessSection,
+    pub fetch: FetchSection,
+    pub scope: ScopeSection,
+    pub output: OutputSection,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CrawlSection {
+    /// Fetches in flight across all hosts.
+    pub concurrency: NonZeroUsize,
+    /// Deepest link depth followed (seeds are 0). Absent: unlimited.
+    pub max_depth: Option<u32>,
+    /// Stop after this many URLs have been fetched (retries not counted). Absent: unlimited.
+    pub max_pages: Option<NonZeroU64>,
+    /// Redirect hops followed from one link.
+    pub max_redirects: u8,
+    /// Further attempts after a connection error, timeout, 5xx, 408 or 429.
+    pub max_retries: u32,
+    /// Wait before the first retry; doubled for each later one, with jitter.
+    #[serde(with = "humantime_serde")]
+    pub retry_backoff: Duration,
+    /// Ceiling of the wait between retries.
+    #[serde(with = "humantime_serde")]
+    pub max_retry_backoff: Duration,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PolitenessSection {
+    pub per_host_concurrency: NonZeroUsize,
+    /// From the end of one fetch of a host to the start of the next.
+    #[serde(with = "humantime_serde")]
+    pub delay: Duration,
+    pub respect_robots: bool,
+    /// Ceiling for a robots.txt Crawl-delay.
+    #[serde(with = "humantime_serde")]
+    pub max_crawl_delay: Duration,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FetchSection {
+    pub user_agent: String,
+    #[serde(with = "humantime_serde")]
+    pub connect_timeout: Duration,
+    #[serde(with = "humantime_serde")]
+    pub timeout: Duration,
+    pub max_body_bytes: NonZeroU64,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ScopeSection {
+    /// Hosts that may be crawled. With `allowed_domains` also empty: the seeds' hosts.
+    pub allowed_hosts: Vec<String>,
+    /// Domains whose hosts and subdomains may be crawled.
+    pub allowed_domains: Vec<String>,
+    pub include: Vec<Pattern>,
+    pub exclude: Vec<Pattern>,
+    pub max_url_length: usize,
+    pub max_repeated_segments: usize,
+    pub max_links_per_page: usize,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OutputSection {
+    pub warc: bool,
+    pub warc_max_bytes: NonZeroU64,
+    /// How often a progress line is logged and stats.json rewritten.
+    #[serde(with = "humantime_serde")]
+    pub progress_interval: Duration,
+    /// On Ctrl-C / SIGTERM: how long in-flight fetches may take to finish.
+    #[serde(with = "humantime_serde")]
+    pub shutdown_grace: Duration,
+}
+
+pub type NonZeroU64 = std::num::NonZeroU64;
+
+fn nz(n: usize) -> NonZeroUsize {
+    NonZeroUsize::new(n).unwrap_or(NonZeroUsize::MIN)
+}
+
+fn nz64(n: u64) -> NonZeroU64 {
+    NonZeroU64::new(n).unwrap_or(NonZeroU64::MIN)
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            seeds: Vec::new(),
+            seeds_file: None,
+            out: PathBuf::from("crawl-out"),
+            crawl: CrawlSection::default(),
+            politeness: PolitenessSection::default(),
+            fetch: FetchSection::default(),
+            scope: ScopeSection::default(),
+            output: OutputSection::default(),
+        }
+    }
+}
+
+impl Default for CrawlSection {
+    fn default() -> Self {
+        CrawlSection {
+            concurrency: nz(32),
+            max_depth: None,
+            max_pages: None,
+            max_redirects: 10,
+            max_retries: 2,
+            retry_backoff: Duration::from_secs(1),
+            max_retry_backoff: Duration::from_secs(60),
+        }
+    }
+}
+
+impl Default for PolitenessSection {
+    fn default() -> Self {
+        PolitenessSection {
+            per_host_concurrency: nz(2),
+            delay: Duration::from_millis(250),
+            respect_robots: true,
+            max_crawl_delay: Duration::from_secs(30),
+        }
+    }
+}
+
+impl Default for FetchSection {
+    fn default() -> Self {
+        FetchSection {
+            user_agent: concat!("crawld/", env!("CARGO_PKG_VERSION"), " (+https://example.invalid/crawld)").to_owned(),
+            connect_timeout: Duration::from_secs(10),
+            timeout: Duration::from_secs(30),
+            max_body_bytes: nz64(10 * 1024 * 1024),
+        }
+    }
+}
+
+impl Default for ScopeSection {
+    fn default() -> Self {
+        ScopeSection {
+            allowed_hosts: Vec::new(),
+            allowed_domains: Vec::new(),
+            include: Vec::new(),
+            exclude: Vec::new(),
+            max_url_length: 2048,
+            max_repeated_segments: 3,
+            max_links_per_page: 1000,
+        }
+    }
+}
+
+impl Default for OutputSection {
+    fn default() -> Self {
+        OutputSection {
+            warc: true,
+            warc_max_bytes: nz64(1024 * 1024 * 1024),
+            progress_interval: Duration::from_secs(5),
+            shutdown_grace: Duration::from_secs(10),
+        }
+    }
+}
+
+impl Config {
+    /// Read and check a config file. Seeds from `seeds_file` are merged into `seeds`.
+    pub fn load(path: &Path) -> anyhow::Result<Config> {
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("cannot read config file {}", path.display()))?;
+        let mut config = Config::parse(&text, path)?;
+        if let Some(file) = config.seeds_file.take() {
+            let file = path.parent().map_or(file.clone(), |dir| dir.join(&file));
+            config.seeds.extend(read_seeds_file(&file)?);
+        }
+        Ok(config)
+    }
+
+    /// Parse TOML text; `origin` names the file in error messages.
+    pub fn parse(text: &str, origin: &Path) -> anyhow::Result<Config> {
+        toml::from_str(text).map_err(|e| anyhow::anyhow!(describe_toml_error(&e, text, origin)))
+    }
+
+    /// The rules that span several keys; run after command-line overrides are applied.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        if self.seeds.is_empty() {
+            bail!("no seeds: set `seeds` or `seeds_file` in the config file, or pass --seed URL");
+        }
+        if self.fetch.user_agent.trim().is_empty() || !self.fetch.user_agent.is_ascii() {
+            bail!("fetch.user_agent must be non-empty ASCII text");
+        }
+        if self.crawl.retry_backoff > self.crawl.max_retry_backoff {
+            bail!("crawl.retry_backoff is larger than crawl.max_retry_backoff");
+        }
+        Ok(())
+    }
+}
+
+fn read_seeds_file(path: &Path) -> anyhow::Result<Vec<HttpUrl>> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read seeds file {}", path.display()))?;
+    let mut seeds = Vec::new();
+    for (index, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let seed = HttpUrl::parse(line).map_err(|e| anyhow::anyhow!("{}:{}: {e}", path.display(), index + 1))?;
+        seeds.push(seed);
+    }
+    Ok(seeds)
+}
+
+/// `file:line:column: key: message`, from the TOML parser's span.
+fn describe_toml_error(error: &toml::de::Error, text: &str, origin: &Path) -> String {
+    let message = error.message().trim();
+    let Some(span) = error.span() else {
+        return format!("{}: {message}", origin.display());
+    };
+    let before = &text[..span.start.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let column = before[line_start..].chars().count() + 1;
+    let line_text = text[line_start..].lines().next().unwrap_or("");
+    let key = line_text.split_once('=').map(|(key, _)| key.trim()).filter(|k| !k.is_empty() && !k.starts_with('['));
+    match key {
+        Some(key) if !message.contains(&format!("`{key}`")) => {
+            format!("{}:{line}:{column}: `{key}`: {message}", origin.display())
+        }
+        _ => format!("{}:{line}:{column}: {message}", origin.display()),
+    }
+}
+
+/// An absolute http or https URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpUrl(pub Url);
+
+impl HttpUrl {
+    pub fn parse(text: &str) -> Result<HttpUrl, String> {
+        let url = Url::parse(text).map_err(|e| format!("`{text}` is not a valid URL: {e}"))?;
+        if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+            return Err(format!("`{text}` is not an http(s) URL with a host"));
+        }
+        Ok(HttpUrl(url))
+    }
+}
+
+impl std::str::FromStr for HttpUrl {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        HttpUrl::parse(s)
+    }
+}
+
+impl fmt::Display for HttpUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl<'de> Deserialize<'de> for HttpUrl {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        HttpUrl::parse(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+impl Serialize for HttpUrl {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.0.as_str())
+    }
+}
+
+/// A regular expression, compiled while the config is read.
+#[derive(Debug, Clone)]
+pub struct Pattern(pub regex::Regex);
+
+impl<'de> Deserialize<'de> for Pattern {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        // Bounded so that a hostile pattern cannot take unbounded memory at start-up.
+        regex::RegexBuilder::new(&text)
+            .size_limit(1 << 20)
+            .build()
+            .map(Pattern)
+            .map_err(|e| serde::de::Error::custom(format!("bad regex: {e}")))
+    }
+}
+
+impl Serialize for Pattern {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.0.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn error_of(text: &str) -> String {
+        format!("{:#}", Config::parse(text, Path::new("crawld.toml")).unwrap_err())
+    }
+
+    #[test]
+    fn the_shipped_reference_config_parses_and_validates() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/crawld.toml");
+        let config = Config::load(&path).unwrap();
+        config.validate().unwrap();
+        assert_eq!(config.politeness.per_host_concurrency.get(), 2);
+        assert_eq!(config.politeness.delay, Duration::from_millis(250));
+    }
+
+    #[test]
+    fn errors_name_the_file_line_and_key() {
+        let cases = [
+            ("seeds = [\"http://a/\"]\n[crawl]\nconcurency = 4\n", "crawld.toml:3:1: unknown field `concurency`"),
+            ("[crawl]\nconcurrency = 0\n", "crawld.toml:2:15: `concurrency`: invalid value"),
+            ("[politeness]\ndelay = \"soon\"\n", "crawld.toml:2:9: `delay`:"),
+            ("seeds = [\"ftp://a/\"]\n", "crawld.toml:1:9: `seeds`: `ftp://a/` is not an http(s) URL"),
+            ("[scope]\nexclude = [\"(\"]\n", "crawld.toml:2:11: `exclude`: bad regex"),
+            ("[crawl\n", "crawld.toml:1:7:"),
+        ];
+        for (text, expected) in cases {
+            let message = error_of(text);
+            assert!(message.starts_with(expected), "for {text:?}: got {message:?}, expected {expected:?}…");
+        }
+    }
+
+    #[test]
+    fn seeds_file_lines_are_read_relative_to_the_config_and_bad_lines_named() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("seeds.txt"), "# comment\nhttp://a.test/\n\nhttp://b.test/x\n").unwrap();
+        std::fs::write(dir.path().join("c.toml"), "seeds_file = \"seeds.txt\"\n").unwrap();
+        let config = Config::load(&dir.path().join("c.toml")).unwrap();
+        let seeds: Vec<String> = config.seeds.iter().map(|s| s.to_string()).collect();
+        assert_eq!(seeds, ["http://a.test/", "http://b.test/x"]);
+
+        std::fs::write(dir.path().join("seeds.txt"), "http://a.test/\nnot a url\n").unwrap();
+        let error = format!("{:#}", Config::load(&dir.path().join("c.toml")).unwrap_err());
+        assert!(error.contains("seeds.txt:2: `not a url` is not a valid URL"), "{error}");
+    }
+
+    #[test]
+    fn a_config_without_seeds_is_refused() {
+        let config = Config::parse("", Path::new("x.toml")).unwrap();
+        assert!(format!("{:#}", config.validate().unwrap_err()).contains("no seeds"));
+    }
+}

@@ -1,0 +1,290 @@
+//! The scheduler loop: the one place that moves URLs from the frontier into the fetch pool and finished
+//! fetches into the sink.
+//!
+//! ```text
+//! loop (biased select):
+//!   cancelled                             -> stop admitting, drain the pool within the grace period
+//!   pool.join_next() -> finished fetch    -> sink.record(page); frontier.add(links); frontier.complete(lease)
+//!   frontier.next(now), while pool has room -> pool.spawn(fetch task)
+//!   frontier done and pool empty          -> the crawl is complete
+//! ```
+//! Fetching, robots.txt checks, HTML parsing and link filtering all run inside the fetch tasks
+//! ([`crate::task`]), so this loop only does bookkeeping.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use crawld_extract::{Scope, ScopeRules, fingerprint};
+use crawld_fetch::{FetchConfig, FetchPool, Fetcher, Retry};
+use crawld_frontier::{Candidate, Frontier, FrontierConfig, Lease, Next};
+use crawld_sink::{Sink, SinkOptions};
+use rand::Rng;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, info, warn};
+
+use crate::config::Config;
+use crate::stats::Stats;
+use crate::task::{self, Finished, Outcome, TaskContext};
+
+/// How a crawl ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ending {
+    /// The frontier ran dry (or `max_pages` was reached) and nothing was in flight.
+    Complete,
+    /// Stopped by a signal (or the caller's token) before the frontier was empty.
+    Stopped,
+}
+
+/// What a finished crawl reports.
+#[derive(Debug, Clone)]
+pub struct CrawlSummary {
+    pub ending: Ending,
+    pub stats: Stats,
+    pub elapsed: Duration,
+}
+
+/// Run a crawl until the frontier is empty, a limit is hit, or `cancel` fires.
+/// The config must have passed [`Config::validate`].
+pub async fn run(config: Config, cancel: CancellationToken) -> anyhow::Result<CrawlSummary> {
+    let started = Instant::now();
+    let manifest = serde_json::json!({
+        "crawld_version": env!("CARGO_PKG_VERSION"),
+        "started_at": crate::stats::rfc3339_now(),
+        "seeds": config.seeds.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+        "config": &config,
+    });
+    let sink_options = SinkOptions {
+        warc_max_bytes: config.output.warc_max_bytes.get(),
+        warc: config.output.warc,
+        // Each queued page carries its body (up to max_body_bytes): keep the queue short.
+        queue: 64,
+        ..SinkOptions::default()
+    };
+    let sink = Sink::create(&config.out, &manifest, sink_options)
+        .with_context(|| format!("cannot open output directory {}", config.out.display()))?;
+    let fetcher = Fetcher::new(FetchConfig {
+        user_agent: config.fetch.user_agent.clone(),
+        connect_timeout: config.fetch.connect_timeout,
+        timeout: config.fetch.timeout,
+        max_body_bytes: config.fetch.max_body_bytes.get(),
+        respect_robots: config.politeness.respect_robots,
+        max_crawl_delay: config.politeness.max_crawl_delay,
+    })
+    .context("cannot set up the HTTP client")?;
+
+    let mut frontier = Frontier::new(FrontierConfig {
+        per_host_concurrency: config.politeness.per_host_concurrency.get(),
+        delay: config.politeness.delay,
+        max_depth: config.crawl.max_depth,
+        max_pages: config.crawl.max_pages.map(|n| n.get()),
+    });
+    let ctx = Arc::new(TaskContext {
+        fetcher,
+        scope: scope_of(&config),
+        seen: frontier.seen_set(),
+        max_links: config.scope.max_links_per_page,
+        max_depth: config.crawl.max_depth,
+        respect_robots: config.politeness.respect_robots,
+        delay: config.politeness.delay,
+    });
+    for seed in &config.seeds {
+        frontier.add(Candidate::seed(seed.0.clone(), fingerprint(&seed.0)));
+    }
+
+    let mut crawl = Crawl {
+        config: &config,
+        frontier,
+        pool: FetchPool::new(config.crawl.concurrency.get()),
+        sink,
+        ctx,
+        stats: Stats::default(),
+    };
+    let ending = crawl.run(&cancel).await;
+    let Crawl { sink, mut stats, frontier, .. } = crawl;
+    stats.absorb_frontier(frontier.stats());
+    stats.elapsed_secs = started.elapsed().as_secs_f64();
+    let state = match &ending {
+        Ok(Ending::Complete) => "complete",
+        Ok(Ending::Stopped) => "stopped",
+        Err(_) => "failed",
+    };
+    // Whatever happened, flush and sync what was recorded before reporting.
+    let finished = async {
+        sink.write_stats(stats.to_json(state)).await?;
+        sink.finish().await
+    }
+    .await;
+    let ending = ending?;
+    finished.context("cannot finish writing the output directory")?;
+    Ok(CrawlSummary { ending, stats, elapsed: started.elapsed() })
+}
+
+/// The scope of a crawl: the configured hosts and domains, or the seeds' hosts when none are given.
+fn scope_of(config: &Config) -> Scope {
+    let s = &config.scope;
+    let mut allowed_hosts = s.allowed_hosts.clone();
+    if allowed_hosts.is_empty() && s.allowed_domains.is_empty() {
+        allowed_hosts = config.seeds.iter().filter_map(|seed| seed.0.host_str().map(str::to_owned)).collect();
+    }
+    Scope::new(ScopeRules {
+        allowed_hosts,
+        allowed_domains: s.allowed_domains.clone(),
+        include: s.include.iter().map(|p| p.0.clone()).collect(),
+        exclude: s.exclude.iter().map(|p| p.0.clone()).collect(),
+        max_url_length: s.max_url_length,
+        max_repeated_segments: s.max_repeated_segments,
+    })
+}
+
+struct Crawl<'a> {
+    config: &'a Config,
+    frontier: Frontier,
+    pool: FetchPool<Finished>,
+    sink: Sink,
+    ctx: Arc<TaskContext>,
+    stats: Stats,
+}
+
+impl Crawl<'_> {
+    async fn run(&mut self, cancel: &CancellationToken) -> anyhow::Result<Ending> {
+        let mut progress = tokio::time::interval(self.config.output.progress_interval);
+        progress.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        progress.tick().await;
+        let mut last_progress = (Instant::now(), 0u64);
+        loop {
+            let wake_at = self.fill();
+            if self.pool.is_empty() && wake_at.is_none() {
+                return Ok(Ending::Complete);
+            }
+            tokio::select! {
+                biased;
+                _ = cancel.cancelled() => {
+                    info!(in_flight = self.pool.len(), grace = ?self.config.output.shutdown_grace,
+                        "stopping: letting in-flight fetches finish");
+                    for finished in self.pool.drain(self.config.output.shutdown_grace).await {
+                        self.finish(finished, true).await?;
+                    }
+                    return Ok(Ending::Stopped);
+                }
+                Some(joined) = self.pool.join_next() => match joined {
+                    Ok(finished) => self.finish(finished, false).await?,
+                    // A fetch task only panics on a bug; the lease is lost, the crawl goes on.
+                    Err(e) => warn!(error = %e, "a fetch task failed"),
+                },
+                _ = sleep_until(wake_at) => {}
+                _ = progress.tick() => {
+                    last_progress = self.report_progress(last_progress).await?;
+                }
+            }
+        }
+    }
+
+    /// Spawn fetches while the pool has room. Returns when the frontier next has something, if it waits on time.
+    fn fill(&mut self) -> Option<Instant> {
+        while self.pool.has_room() {
+            match self.frontier.next(Instant::now().into_std()) {
+                Next::Ready(lease) => {
+                    debug!(url = %lease.url, depth = lease.depth, "fetch");
+                    self.pool.spawn(task::fetch_page(self.ctx.clone(), lease));
+                }
+                Next::Wait(at) => return Some(at.into()),
+                Next::Busy | Next::Done => return None,
+            }
+        }
+        None
+    }
+
+    /// Hand a finished fetch to the sink and its links to the frontier; or queue it again for a retry.
+    async fn finish(&mut self, finished: Finished, stopping: bool) -> anyhow::Result<()> {
+        let Finished { lease, outcome } = finished;
+        let now = Instant::now().into_std();
+        if let Some(crawl_delay) = outcome.robots_delay() {
+            self.frontier.set_host_delay(lease.host, crawl_delay);
+        }
+        if !stopping && let Some(wait) = self.retry_wait(&lease, &outcome) {
+            debug!(url = %lease.url, attempt = lease.retries + 1, wait = ?wait, "retrying later");
+            self.stats.retries += 1;
+            self.frontier.retry(&lease, now, now + wait);
+            return Ok(());
+        }
+        let record = task::page_record(&lease, &outcome);
+        self.stats.count(&record);
+        if let Outcome::Fetched { links, redirect, .. } = &outcome {
+            let parent: Arc<str> = Arc::from(lease.url.as_str());
+            for (url, fp) in links {
+                let added = self.frontier.add(Candidate {
+                    url: url.clone(),
+                    fingerprint: *fp,
+                    depth: lease.depth + 1,
+                    parent: Some(parent.clone()),
+                    redirects: 0,
+                });
+                self.stats.count_added(added);
+            }
+            if let Some((target, fp)) = redirect {
+                self.follow_redirect(&lease, target, *fp, parent);
+            }
+        }
+        self.frontier.complete(&lease, now);
+        self.sink.record(record).await.context("cannot write to the output directory")?;
+        Ok(())
+    }
+
+    /// A redirect target is crawled at the depth of the page that redirected, as a link of it.
+    fn follow_redirect(&mut self, lease: &Lease, target: &url::Url, fp: u128, parent: Arc<str>) {
+        if lease.redirects >= self.config.crawl.max_redirects {
+            debug!(url = %lease.url, to = %target, "redirect not followed: too many hops");
+            self.stats.redirects_dropped += 1;
+            return;
+        }
+        let added = self.frontier.add(Candidate {
+            url: target.clone(),
+            fingerprint: fp,
+            depth: lease.depth,
+            parent: Some(parent),
+            redirects: lease.redirects + 1,
+        });
+        self.stats.count_added(added);
+    }
+
+    /// How long to wait before another attempt, when this outcome deserves one.
+    fn retry_wait(&self, lease: &Lease, outcome: &Outcome) -> Option<Duration> {
+        let Outcome::Fetched { response, .. } = outcome else { return None };
+        let Retry::After(server_says) = response.retry() else { return None };
+        if lease.retries >= self.config.crawl.max_retries {
+            return None;
+        }
+        let c = &self.config.crawl;
+        let backoff = c.retry_backoff.saturating_mul(1 << lease.retries.min(16)).min(c.max_retry_backoff);
+        // Jitter (50–100 %) so that many URLs failing together do not come back together.
+        let jittered = backoff.mul_f64(rand::rng().random_range(0.5..=1.0));
+        Some(server_says.map_or(jittered, |s| s.max(jittered)))
+    }
+
+    async fn report_progress(&mut self, (at, pages_then): (Instant, u64)) -> anyhow::Result<(Instant, u64)> {
+        let now = Instant::now();
+        let f = self.frontier.stats();
+        let rate = (self.stats.pages - pages_then) as f64 / now.duration_since(at).as_secs_f64().max(1e-3);
+        info!(
+            pages = self.stats.pages,
+            in_flight = f.in_flight,
+            queued = f.queued,
+            pages_per_sec = format_args!("{rate:.1}"),
+            errors = self.stats.errors,
+            "progress"
+        );
+        let mut stats = self.stats.clone();
+        stats.absorb_frontier(f);
+        self.sink.write_stats(stats.to_json("running")).await.context("cannot write stats.json")?;
+        Ok((now, self.stats.pages))
+    }
+}
+
+async fn sleep_until(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}

@@ -1,0 +1,162 @@
+//! One fetch task: robots.txt check, GET, link extraction and filtering. Runs inside the fetch pool so
+//! that network waits and HTML parsing never stall the scheduler loop.
+
+use std::time::Duration;
+
+use crawld_extract::{Scope, decode_html, extract_links, fingerprint, is_html};
+use crawld_fetch::{Fetcher, Response, RobotsVerdict};
+use crawld_frontier::{Lease, SeenSet};
+use crawld_sink::{HttpExchange, PageRecord};
+use tracing::instrument;
+use url::Url;
+
+/// What every fetch task shares (behind an `Arc`).
+#[derive(Debug)]
+pub struct TaskContext {
+    pub fetcher: Fetcher,
+    pub scope: Scope,
+    pub seen: SeenSet,
+    pub max_links: usize,
+    pub max_depth: Option<u32>,
+    pub respect_robots: bool,
+    pub delay: Duration,
+}
+
+/// A finished task, handed back to the scheduler with its lease.
+#[derive(Debug)]
+pub struct Finished {
+    pub lease: Lease,
+    pub outcome: Outcome,
+}
+
+#[derive(Debug)]
+pub enum Outcome {
+    /// robots.txt disallows the URL; nothing was requested.
+    Blocked { first_of_host: bool },
+    Fetched {
+        response: Box<Response>,
+        /// The host's robots.txt Crawl-delay, reported with the host's first lease.
+        robots: Option<Option<Duration>>,
+        /// Links found on the page (before filtering).
+        found: u32,
+        /// In-scope links (with fingerprints) that may still matter to the frontier.
+        links: Vec<(Url, u128)>,
+        /// An in-scope redirect target.
+        redirect: Option<(Url, u128)>,
+    },
+}
+
+impl Outcome {
+    /// `Some(crawl_delay)` when this outcome carries the host's robots.txt verdict for the frontier.
+    pub fn robots_delay(&self) -> Option<Option<Duration>> {
+        match self {
+            Outcome::Blocked { first_of_host: true } => Some(None),
+            Outcome::Blocked { first_of_host: false } => None,
+            Outcome::Fetched { robots, .. } => *robots,
+        }
+    }
+}
+
+#[instrument(level = "trace", skip_all, fields(url = %lease.url))]
+pub async fn fetch_page(ctx: std::sync::Arc<TaskContext>, lease: Lease) -> Finished {
+    let mut robots = None;
+    if ctx.respect_robots {
+        match ctx.fetcher.robots(&lease.url).await {
+            RobotsVerdict::Disallowed => {
+                return Finished { outcome: Outcome::Blocked { first_of_host: lease.first_of_host }, lease };
+            }
+            RobotsVerdict::Allowed { crawl_delay } => {
+                if lease.first_of_host {
+                    robots = Some(crawl_delay);
+                    // robots.txt was just requested from this host: keep the host's delay before the page.
+                    tokio::time::sleep(crawl_delay.unwrap_or_default().max(ctx.delay)).await;
+                }
+            }
+        }
+    } else if lease.first_of_host {
+        robots = Some(None);
+    }
+
+    let response = ctx.fetcher.fetch(&lease.url).await;
+    let (found, links) = links_of(&ctx, &lease, &response);
+    let redirect = response
+        .location
+        .as_ref()
+        .filter(|_| response.status.is_some_and(|s| (300..400).contains(&s)))
+        .filter(|target| ctx.scope.check(target).is_ok())
+        .map(|target| {
+            let mut target = target.clone();
+            target.set_fragment(None);
+            let fp = fingerprint(&target);
+            (target, fp)
+        });
+    Finished { outcome: Outcome::Fetched { response: Box::new(response), robots, found, links, redirect }, lease }
+}
+
+/// Links of a successful HTML page that are in scope, within depth, and not already known shallower.
+fn links_of(ctx: &TaskContext, lease: &Lease, response: &Response) -> (u32, Vec<(Url, u128)>) {
+    let ok = response.status.is_some_and(|s| (200..300).contains(&s));
+    if !ok || !is_html(response.content_type.as_deref(), &response.body) {
+        return (0, Vec::new());
+    }
+    let html = decode_html(&response.body, response.content_type.as_deref());
+    let extracted = extract_links(&response.url, &html, ctx.max_links);
+    let found = extracted.links.len() as u32;
+    let depth = lease.depth + 1;
+    if ctx.max_depth.is_some_and(|max| depth > max) {
+        return (found, Vec::new());
+    }
+    let links = extracted
+        .links
+        .into_iter()
+        .filter(|url| ctx.scope.check(url).is_ok())
+        .map(|url| {
+            let fp = fingerprint(&url);
+            (url, fp)
+        })
+        .filter(|(_, fp)| ctx.seen.may_improve(*fp, depth))
+        .collect();
+    (found, links)
+}
+
+/// The pages.jsonl line (and WARC exchange) of a finished URL.
+pub fn page_record(lease: &Lease, outcome: &Outcome) -> PageRecord {
+    let mut record = PageRecord {
+        url: lease.url.to_string(),
+        depth: lease.depth,
+        parent: lease.parent.as_deref().map(str::to_owned),
+        status: None,
+        content_type: None,
+        bytes: 0,
+        fetched_at: std::time::SystemTime::now(),
+        elapsed_ms: 0,
+        links: 0,
+        error: None,
+        redirect: None,
+        truncated: false,
+        attempts: lease.retries + 1,
+        exchange: None,
+    };
+    match outcome {
+        Outcome::Blocked { .. } => record.error = Some("disallowed by robots.txt".to_owned()),
+        Outcome::Fetched { response, found, .. } => {
+            let r = response.as_ref();
+            record.status = r.status;
+            record.content_type = r.content_type.clone();
+            record.bytes = r.wire_bytes;
+            record.fetched_at = r.fetched_at;
+            record.elapsed_ms = r.elapsed.as_millis() as u64;
+            record.links = *found;
+            record.error = r.failure.as_ref().map(|f| f.to_string());
+            record.redirect = r.location.as_ref().map(|l| l.to_string());
+            record.truncated = r.truncated;
+            record.exchange = r.exchange.as_ref().map(|e| HttpExchange {
+                request_head: e.request_head.clone(),
+                response_head: e.response_head.clone(),
+                body: e.raw_body.clone(),
+                remote_ip: e.remote_ip,
+            });
+        }
+    }
+    record
+}

@@ -1,0 +1,106 @@
+//! The `crawld` binary: its command line, exit codes and signals.
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::support::{Output, Page, Site};
+
+fn crawld() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_crawld"));
+    command.env("RUST_LOG", "crawld=info").stdin(Stdio::null());
+    command
+}
+
+#[test]
+fn help_documents_every_command() {
+    let output = crawld().arg("--help").output().unwrap();
+    assert!(output.status.success());
+    let text = String::from_utf8(output.stdout).unwrap();
+    for command in ["run", "demo"] {
+        assert!(text.contains(command), "--help mentions {command}: {text}");
+    }
+    let run = String::from_utf8(crawld().args(["run", "--help"]).output().unwrap().stdout).unwrap();
+    for flag in ["--config", "--seed", "--out", "--max-depth", "--max-pages", "--concurrency"] {
+        assert!(run.contains(flag), "run --help documents {flag}");
+    }
+}
+
+#[test]
+fn a_bad_config_stops_start_up_with_file_line_and_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.toml");
+    std::fs::write(&path, "seeds = [\"http://127.0.0.1:9/\"]\n\n[politeness]\ndelay = \"fast\"\n").unwrap();
+    let output = crawld().args(["run", "--config"]).arg(&path).output().unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(stderr.contains("bad.toml:4:9: `delay`"), "{stderr}");
+    assert!(!dir.path().join("crawl-out").exists());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_crawls_with_command_line_overrides() {
+    let site =
+        Site::start("127.0.0.1", [("/", Page::links(&["/a"])), ("/a", Page::links(&["/b"])), ("/b", Page::links(&[]))])
+            .await;
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let config = dir.path().join("c.toml");
+    std::fs::write(&config, "seeds = [\"http://127.0.0.1:9/ignored\"]\n[politeness]\ndelay = \"0s\"\n").unwrap();
+    let mut child = crawld();
+    child
+        .args(["run", "--config"])
+        .arg(&config)
+        .args(["--seed", &site.url("/"), "--max-depth", "1", "--out"])
+        .arg(&out);
+    let status = tokio::task::spawn_blocking(move || child.status().unwrap()).await.unwrap();
+    assert!(status.success());
+    let out = Output::read(&out);
+    assert_eq!(out.urls(), [site.url("/"), site.url("/a")], "--seed replaced the config's seeds, --max-depth 1 held");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_stops_gracefully_keeping_everything_recorded() {
+    // A slow site with many pages: the crawl is mid-way when the signal comes.
+    let pages: Vec<String> = (0..200).map(|i| format!("/p{i}")).collect();
+    let hrefs: Vec<&str> = pages.iter().map(String::as_str).collect();
+    let site = Site::start("127.0.0.1", [("/", Page::links(&hrefs))]).await;
+    for p in &pages {
+        site.route(p, Page::links(&[]).delay(Duration::from_millis(100)));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let mut child =
+        crawld().args(["run", "--seed", &site.url("/"), "--out"]).arg(&out).stderr(Stdio::piped()).spawn().unwrap();
+    let started = Instant::now();
+    while Output::lines_in(&out) < 5 {
+        assert!(started.elapsed() < Duration::from_secs(20), "the crawl got going");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let pid = child.id().to_string();
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    let status = tokio::task::spawn_blocking(move || child.wait().unwrap()).await.unwrap();
+    assert_eq!(status.code(), Some(0));
+
+    let output = Output::read(&out);
+    assert!(output.lines.len() < 201, "stopped early");
+    let stats = output.stats();
+    assert_eq!(stats["state"], "stopped");
+    assert_eq!(stats["pages"].as_u64().unwrap() as usize, output.lines.len());
+    // Every page the server answered before the stop is recorded (in-flight fetches were drained).
+    let served = site.hits().iter().filter(|h| h.path.starts_with("/p")).count();
+    let recorded = output.urls().iter().filter(|u| u.contains("/p")).count();
+    assert_eq!(recorded, served);
+}
+
+#[test]
+fn demo_crawls_its_own_site_with_no_internet() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("demo");
+    let output = crawld().args(["demo", "--pages", "60", "--out"]).arg(&out).output().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let out = Output::read(&out);
+    let statuses: Vec<u64> = out.lines.iter().filter_map(|l| l["status"].as_u64()).collect();
+    assert!(statuses.contains(&404) && statuses.contains(&301), "statuses: {statuses:?}");
+    assert!(out.lines.iter().any(|l| l["error"] == "disallowed by robots.txt"));
+    assert_eq!(out.lines.iter().filter(|l| l["status"] == 200).count(), 60 + 2, "60 pages, the home page, a CSV");
+}

@@ -1,0 +1,96 @@
+//! The output directory: pages.jsonl, WARC read back record by record, crawl.json, stats.json.
+
+use std::collections::HashMap;
+use std::io::Read;
+
+use warc::WarcHeader;
+
+use crate::support::{Page, Site, config, crawl};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_page_is_in_pages_jsonl_and_its_exchange_in_warc() {
+    let site = Site::start(
+        "127.0.0.1",
+        [
+            ("/", Page::links(&["/a", "/b", "/gone"])),
+            ("/a", Page::links(&["/b"])),
+            ("/b", Page::typed("text/plain", "plain text body")),
+        ],
+    )
+    .await;
+    let (mut config, _dir) = config(&[site.url("/")]);
+    config.output.warc_max_bytes = 1500.try_into().unwrap(); // forces rotation
+    let out = crawl(config).await;
+
+    for line in &out.lines {
+        for key in ["url", "depth", "parent", "status", "content_type", "bytes", "fetched_at", "elapsed_ms", "links"] {
+            assert!(line.get(key).is_some(), "{key} missing in {line}");
+        }
+    }
+    assert_eq!(out.lines.len(), 4);
+    assert_eq!(out.page(&site.url("/gone"))["status"], 404);
+
+    // Read every WARC file back with an independent reader, record by record.
+    let mut files: Vec<_> = std::fs::read_dir(out.dir.join("warc")).unwrap().map(|e| e.unwrap().path()).collect();
+    files.sort();
+    assert!(files.len() >= 2, "rotated by size: {files:?}");
+    let mut responses: HashMap<String, Vec<u8>> = HashMap::new();
+    let mut requests = 0;
+    for file in &files {
+        let reader = warc::WarcReader::from_path_gzip(file).unwrap();
+        let mut types = Vec::new();
+        for record in reader.iter_records() {
+            let record = record.unwrap();
+            let kind = record.header(WarcHeader::WarcType).unwrap().to_string();
+            match kind.as_str() {
+                "response" => {
+                    let uri = record.header(WarcHeader::TargetURI).unwrap().to_string();
+                    responses.insert(uri, record.body().to_vec());
+                }
+                "request" => requests += 1,
+                _ => {}
+            }
+            types.push(kind);
+        }
+        assert_eq!(types.first().map(String::as_str), Some("warcinfo"), "{file:?} starts with warcinfo");
+    }
+    assert_eq!(responses.len(), 4);
+    assert_eq!(requests, 4);
+    let b = &responses[&site.url("/b")];
+    assert!(b.starts_with(b"HTTP/1.1 200 OK\r\n"));
+    assert!(b.ends_with(b"\r\n\r\nplain text body"));
+
+    // Each line's warc pointer is a gzip member holding that URL's response record.
+    for line in &out.lines {
+        let warc = &line["warc"];
+        let bytes = std::fs::read(out.dir.join("warc").join(warc["file"].as_str().unwrap())).unwrap();
+        let offset = warc["offset"].as_u64().unwrap() as usize;
+        let length = warc["length"].as_u64().unwrap() as usize;
+        let mut record = String::new();
+        flate2::read::GzDecoder::new(&bytes[offset..offset + length]).read_to_string(&mut record).unwrap();
+        assert!(record.starts_with("WARC/1.1\r\n"));
+        assert!(record.contains(&format!("WARC-Target-URI: {}\r\n", line["url"].as_str().unwrap())), "{record}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_manifest_and_stats_describe_the_crawl_and_a_used_directory_is_refused() {
+    let site = Site::start("127.0.0.1", [("/", Page::links(&[]))]).await;
+    let (config, _dir) = config(&[site.url("/")]);
+    let out_dir = config.out.clone();
+    let out = crawl(config.clone()).await;
+
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out_dir.join("crawl.json")).unwrap()).unwrap();
+    assert_eq!(manifest["seeds"][0], site.url("/"));
+    assert_eq!(manifest["config"]["politeness"]["per_host_concurrency"], 4);
+    assert_eq!(manifest["crawld_version"], env!("CARGO_PKG_VERSION"));
+    let stats = out.stats();
+    assert_eq!((stats["state"].as_str(), stats["pages"].as_u64()), (Some("complete"), Some(1)));
+
+    // A second crawl into the same directory is refused and leaves the first one's data alone.
+    let before = std::fs::read(out_dir.join("pages.jsonl")).unwrap();
+    let error = crawld::run(config, tokio_util::sync::CancellationToken::new()).await.unwrap_err();
+    assert!(format!("{error:#}").contains("already"), "{error:#}");
+    assert_eq!(std::fs::read(out_dir.join("pages.jsonl")).unwrap(), before);
+}

@@ -1,0 +1,155 @@
+//! Politeness: robots.txt first and obeyed, per-host concurrency, delays, and Retry-After.
+
+use std::time::Duration;
+
+use crate::support::{Page, Site, config, crawl};
+
+const ROBOTS: &str = "\
+User-agent: *
+Disallow: /
+
+User-agent: crawld
+Disallow: /private
+Allow: /private/open$
+Disallow: /*.pdf$
+";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn robots_txt_is_fetched_first_and_obeyed_with_our_group_and_longest_match() {
+    let site = Site::start(
+        "127.0.0.1",
+        [
+            ("/robots.txt", Page::typed("text/plain", ROBOTS)),
+            (
+                "/",
+                Page::links(&[
+                    "/public",
+                    "/private/secret",
+                    "/private/open",
+                    "/private/open/deeper",
+                    "/doc.pdf",
+                    "/doc.pdf?x=1",
+                ]),
+            ),
+            ("/public", Page::links(&[])),
+            ("/private/open", Page::links(&[])),
+        ],
+    )
+    .await;
+    let (config, _dir) = config(&[site.url("/")]);
+    let out = crawl(config).await;
+
+    let paths = site.paths();
+    assert_eq!(paths.first().map(String::as_str), Some("/robots.txt"), "requests: {paths:?}");
+    assert_eq!(site.count("/robots.txt"), 1);
+    for allowed in ["/", "/public", "/private/open", "/doc.pdf?x=1"] {
+        assert_eq!(site.count(allowed), 1, "{allowed} is allowed by the crawld group; requests: {paths:?}");
+    }
+    for blocked in ["/private/secret", "/private/open/deeper", "/doc.pdf"] {
+        assert_eq!(site.count(blocked), 0, "{blocked} must not be requested");
+        let page = out.page(&site.url(blocked));
+        assert_eq!(page["status"], serde_json::Value::Null);
+        assert_eq!(page["error"], "disallowed by robots.txt");
+    }
+    assert!(site.hits().iter().all(|h| h.user_agent.starts_with("crawld/")));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn per_host_concurrency_is_never_exceeded_and_is_used() {
+    let slow = Duration::from_millis(80);
+    let pages: Vec<String> = (0..24).map(|i| format!("/p{i}")).collect();
+    let hrefs: Vec<&str> = pages.iter().map(String::as_str).collect();
+    let a = Site::start("127.0.0.2", [("/", Page::links(&hrefs))]).await;
+    let b = Site::start("127.0.0.3", [("/", Page::links(&hrefs))]).await;
+    for site in [&a, &b] {
+        for p in &pages {
+            site.route(p, Page::links(&[]).delay(slow));
+        }
+    }
+    let (mut config, _dir) = config(&[a.url("/"), b.url("/")]);
+    config.politeness.per_host_concurrency = 3.try_into().unwrap();
+    config.crawl.concurrency = 16.try_into().unwrap();
+    let out = crawl(config).await;
+
+    assert_eq!(out.lines.len(), 2 * 25);
+    for site in [&a, &b] {
+        assert_eq!(site.max_in_flight(), 3, "at most 3 at once per host, and 3 reached");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_delay_separates_the_end_of_one_request_from_the_start_of_the_next() {
+    let delay = Duration::from_millis(150);
+    let site = Site::start("127.0.0.1", [("/", Page::links(&["/a", "/b", "/c", "/d"]))]).await;
+    for p in ["/a", "/b", "/c", "/d"] {
+        site.route(p, Page::links(&[]));
+    }
+    let (mut config, _dir) = config(&[site.url("/")]);
+    config.politeness.delay = delay;
+    config.politeness.per_host_concurrency = 1.try_into().unwrap();
+    crawl(config).await;
+
+    let hits = site.hits();
+    assert_eq!(hits.len(), 6, "robots.txt and five pages");
+    for pair in hits.windows(2) {
+        let gap = pair[1].started.duration_since(pair[0].finished);
+        assert!(gap >= delay, "{} started {gap:?} after {} ended", pair[1].path, pair[0].path);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crawl_delay_raises_the_delay_up_to_the_configured_ceiling() {
+    let site = Site::start(
+        "127.0.0.1",
+        [
+            ("/robots.txt", Page::typed("text/plain", "User-agent: *\nCrawl-delay: 60\n")),
+            ("/", Page::links(&["/a", "/b"])),
+            ("/a", Page::links(&[])),
+            ("/b", Page::links(&[])),
+        ],
+    )
+    .await;
+    let (mut config, _dir) = config(&[site.url("/")]);
+    config.politeness.max_crawl_delay = Duration::from_millis(300);
+    crawl(config).await;
+
+    let hits = site.hits();
+    assert_eq!(hits.len(), 4);
+    for pair in hits.windows(2) {
+        let gap = pair[1].started.duration_since(pair[0].finished);
+        assert!(
+            gap >= Duration::from_millis(300),
+            "Crawl-delay (capped at 300 ms) kept: {gap:?} before {}",
+            pair[1].path
+        );
+        assert!(gap < Duration::from_secs(5), "Crawl-delay capped by max_crawl_delay: gap {gap:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_429_with_retry_after_pauses_the_whole_host_then_retries() {
+    let site = Site::start(
+        "127.0.0.1",
+        [
+            ("/", Page::links(&["/busy", "/other1", "/other2"])),
+            ("/busy", Page::status(429).header("retry-after", "1")),
+            ("/other1", Page::links(&[])),
+            ("/other2", Page::links(&[])),
+        ],
+    )
+    .await;
+    let (mut config, _dir) = config(&[site.url("/")]);
+    config.politeness.per_host_concurrency = 1.try_into().unwrap();
+    config.crawl.max_retries = 1;
+    let out = crawl(config).await;
+
+    let hits = site.hits();
+    let first_429 = hits.iter().position(|h| h.path == "/busy").unwrap();
+    // Nothing of the host is requested for the Retry-After second after the 429.
+    let next = &hits[first_429 + 1];
+    let gap = next.started.duration_since(hits[first_429].finished);
+    assert!(gap >= Duration::from_millis(950), "host paused after 429: next request after {gap:?}");
+    assert_eq!(site.count("/busy"), 2, "one retry");
+    let busy = out.page(&site.url("/busy"));
+    assert_eq!((busy["status"].as_u64(), busy["attempts"].as_u64()), (Some(429), Some(2)));
+}

@@ -1,0 +1,174 @@
+//! A test site on loopback: routes set by the test, and a log of every request it served.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderName, HeaderValue, StatusCode, Uri};
+use axum::response::Response;
+use bytes::Bytes;
+
+/// What the site answers for one path.
+#[derive(Debug, Clone)]
+pub struct Page {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Content,
+    /// Time the handler waits before answering (the request counts as in flight meanwhile).
+    pub delay: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub enum Content {
+    Bytes(Bytes),
+    /// A body of this many bytes, streamed in 64 KiB chunks.
+    Stream(usize),
+}
+
+impl Page {
+    pub fn html(body: impl Into<String>) -> Page {
+        Page::typed("text/html; charset=utf-8", body.into().into_bytes())
+    }
+
+    /// An HTML page whose body is just these links.
+    pub fn links(links: &[&str]) -> Page {
+        let items: String = links.iter().map(|l| format!("<a href=\"{l}\">{l}</a>\n")).collect();
+        Page::html(format!("<!doctype html><html><body>\n{items}</body></html>"))
+    }
+
+    pub fn typed(content_type: &str, body: impl Into<Bytes>) -> Page {
+        Page {
+            status: 200,
+            headers: vec![("content-type".into(), content_type.into())],
+            body: Content::Bytes(body.into()),
+            delay: Duration::ZERO,
+        }
+    }
+
+    pub fn status(status: u16) -> Page {
+        Page { status, ..Page::typed("text/plain", "status page") }
+    }
+
+    pub fn redirect(status: u16, to: &str) -> Page {
+        Page::status(status).header("location", to)
+    }
+
+    pub fn header(mut self, name: &str, value: &str) -> Page {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    pub fn delay(mut self, delay: Duration) -> Page {
+        self.delay = delay;
+        self
+    }
+}
+
+/// One request the site served.
+#[derive(Debug, Clone)]
+pub struct Hit {
+    pub path: String,
+    pub user_agent: String,
+    pub started: Instant,
+    pub finished: Instant,
+}
+
+#[derive(Debug, Default)]
+struct Shared {
+    routes: Mutex<HashMap<String, Page>>,
+    hits: Mutex<Vec<Hit>>,
+    in_flight: AtomicUsize,
+    max_in_flight: AtomicUsize,
+}
+
+/// A running test site. Stops when dropped.
+#[derive(Debug)]
+pub struct Site {
+    pub addr: SocketAddr,
+    shared: Arc<Shared>,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Site {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+impl Site {
+    /// Serve `routes` on `ip` (any 127.0.0.x), on a free port. Unknown paths answer 404.
+    pub async fn start(ip: &str, routes: impl IntoIterator<Item = (&'static str, Page)>) -> Site {
+        let ip: IpAddr = ip.parse().unwrap();
+        let listener = tokio::net::TcpListener::bind((ip, 0)).await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let shared = Arc::new(Shared::default());
+        shared.routes.lock().unwrap().extend(routes.into_iter().map(|(p, page)| (p.to_owned(), page)));
+        let app = Router::new().fallback(serve).with_state(shared.clone());
+        let server = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Site { addr, shared, server }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    pub fn route(&self, path: &str, page: Page) {
+        self.shared.routes.lock().unwrap().insert(path.to_owned(), page);
+    }
+
+    pub fn hits(&self) -> Vec<Hit> {
+        self.shared.hits.lock().unwrap().clone()
+    }
+
+    pub fn paths(&self) -> Vec<String> {
+        self.hits().into_iter().map(|h| h.path).collect()
+    }
+
+    pub fn count(&self, path: &str) -> usize {
+        self.hits().iter().filter(|h| h.path == path).count()
+    }
+
+    /// Most requests this site ever had in flight at once.
+    pub fn max_in_flight(&self) -> usize {
+        self.shared.max_in_flight.load(Ordering::SeqCst)
+    }
+}
+
+async fn serve(State(shared): State<Arc<Shared>>, uri: Uri, headers: axum::http::HeaderMap) -> Response {
+    let started = Instant::now();
+    let now = shared.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+    shared.max_in_flight.fetch_max(now, Ordering::SeqCst);
+    let path = uri.path_and_query().map_or(uri.path(), |pq| pq.as_str()).to_owned();
+    let page = shared.routes.lock().unwrap().get(&path).cloned();
+    let page = page.unwrap_or_else(|| Page::status(404));
+    if !page.delay.is_zero() {
+        tokio::time::sleep(page.delay).await;
+    }
+    shared.in_flight.fetch_sub(1, Ordering::SeqCst);
+    let user_agent = headers.get("user-agent").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+    shared.hits.lock().unwrap().push(Hit { path, user_agent, started, finished: Instant::now() });
+
+    let body = match page.body {
+        Content::Bytes(bytes) => Body::from(bytes),
+        Content::Stream(size) => {
+            let chunk = Bytes::from(vec![b'x'; 64 * 1024]);
+            let chunks = size.div_ceil(chunk.len());
+            Body::from_stream(futures_util::stream::iter(
+                (0..chunks).map(move |_| Ok::<_, std::io::Error>(chunk.clone())),
+            ))
+        }
+    };
+    let mut response = Response::new(body);
+    *response.status_mut() = StatusCode::from_u16(page.status).unwrap();
+    for (name, value) in page.headers {
+        response.headers_mut().append(HeaderName::try_from(name).unwrap(), HeaderValue::try_from(value).unwrap());
+    }
+    response
+}
