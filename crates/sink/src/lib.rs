@@ -69,6 +69,7 @@
 //! ```
 
 mod atomic;
+mod gzip;
 mod record;
 mod timestamp;
 mod warc;

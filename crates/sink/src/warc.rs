@@ -9,16 +9,12 @@ use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-use flate2::Compression;
-use flate2::write::GzEncoder;
 use sha1::{Digest, Sha1};
 
 use crate::atomic::sync_dir;
+use crate::gzip::MemberEncoder;
 use crate::record::{HttpExchange, PageRecord, WarcLocation};
 use crate::{SinkError, timestamp};
-
-/// A fast level: crawling is bound by the network, and the writer thread must keep up with it.
-const LEVEL: u32 = 3;
 
 /// Big enough that a typical record reaches the OS in one or two writes.
 const BUF_SIZE: usize = 64 * 1024;
@@ -39,6 +35,7 @@ pub(crate) struct WarcWriter {
     records: u64,
     files: u32,
     closed_bytes: u64,
+    encoder: MemberEncoder,
 }
 
 #[derive(Debug)]
@@ -69,6 +66,7 @@ impl WarcWriter {
             records: 0,
             files: 0,
             closed_bytes: 0,
+            encoder: MemberEncoder::new(),
         };
         w.open_next()?;
         Ok(w)
@@ -92,7 +90,8 @@ impl WarcWriter {
         let start = cur.len;
         // Flushed per pair, so the buffer never holds an earlier pair that a failure of this one would take
         // down with it.
-        let written = write_pair(&mut cur.out, &cur.warcinfo_id, page, ex).and_then(|l| cur.out.flush().map(|()| l));
+        let written = write_pair(&mut cur.out, &mut self.encoder, &cur.warcinfo_id, page, ex)
+            .and_then(|l| cur.out.flush().map(|()| l));
         match written {
             Ok(lens) => {
                 cur.len += lens.response + lens.request;
@@ -163,17 +162,18 @@ impl WarcWriter {
         self.dir_dirty = true;
 
         let mut out = BufWriter::with_capacity(BUF_SIZE, file);
-        let (warcinfo_id, written) = match write_warcinfo(&mut out, &name).and_then(|r| out.flush().map(|()| r)) {
-            Ok(r) => r,
-            Err(e) => {
-                // A file without a complete warcinfo is useless; don't leave it for tools to choke on.
-                let (file, _unwritten) = out.into_parts();
-                drop(file);
-                let _ = std::fs::remove_file(&path);
-                self.files -= 1;
-                return Err(SinkError::io("write", &path, e));
-            }
-        };
+        let (warcinfo_id, written) =
+            match write_warcinfo(&mut out, &mut self.encoder, &name).and_then(|r| out.flush().map(|()| r)) {
+                Ok(r) => r,
+                Err(e) => {
+                    // A file without a complete warcinfo is useless; don't leave it for tools to choke on.
+                    let (file, _unwritten) = out.into_parts();
+                    drop(file);
+                    let _ = std::fs::remove_file(&path);
+                    self.files -= 1;
+                    return Err(SinkError::io("write", &path, e));
+                }
+            };
         self.records += 1;
         self.current = Some(OpenWarc { name, path, out, len: written, warcinfo_id, pairs: 0, dirty: true });
         Ok(())
@@ -199,6 +199,7 @@ struct PairLengths {
 
 fn write_pair<W: Write>(
     out: &mut W,
+    enc: &mut MemberEncoder,
     warcinfo_id: &str,
     page: &PageRecord,
     ex: &HttpExchange,
@@ -222,7 +223,7 @@ fn write_pair<W: Write>(
     head.field("WARC-Block-Digest", &sha1_digest(&response_block));
     head.field("WARC-Payload-Digest", &sha1_digest(&[&ex.body]));
     let response =
-        write_member(out, head.finish("application/http;msgtype=response", &response_block), &response_block)?;
+        write_member(out, enc, head.finish("application/http;msgtype=response", &response_block), &response_block)?;
 
     let mut head = Head::new("request", &record_id(), &date);
     head.field("WARC-Target-URI", &uri);
@@ -233,13 +234,14 @@ fn write_pair<W: Write>(
     head.field("WARC-Concurrent-To", &response_id);
     let request_block: [&[u8]; 1] = [&ex.request_head];
     head.field("WARC-Block-Digest", &sha1_digest(&request_block));
-    let request = write_member(out, head.finish("application/http;msgtype=request", &request_block), &request_block)?;
+    let request =
+        write_member(out, enc, head.finish("application/http;msgtype=request", &request_block), &request_block)?;
 
     Ok(PairLengths { response, request })
 }
 
 /// Write the warcinfo record; returns its record id and compressed length.
-fn write_warcinfo<W: Write>(out: &mut W, file_name: &str) -> io::Result<(String, u64)> {
+fn write_warcinfo<W: Write>(out: &mut W, enc: &mut MemberEncoder, file_name: &str) -> io::Result<(String, u64)> {
     let id = record_id();
     let fields = format!(
         "software: crawld/{}\r\nformat: WARC File Format 1.1\r\n\
@@ -250,7 +252,7 @@ fn write_warcinfo<W: Write>(out: &mut W, file_name: &str) -> io::Result<(String,
     let mut head = Head::new("warcinfo", &id, &timestamp::warc_date(SystemTime::now()));
     head.field("WARC-Filename", file_name);
     head.field("WARC-Block-Digest", &sha1_digest(&block));
-    let len = write_member(out, head.finish("application/warc-fields", &block), &block)?;
+    let len = write_member(out, enc, head.finish("application/warc-fields", &block), &block)?;
     Ok((id, len))
 }
 
@@ -258,34 +260,14 @@ fn write_warcinfo<W: Write>(out: &mut W, file_name: &str) -> io::Result<(String,
 ///
 /// The block is passed in parts and fed to the encoder one after another, so a large body is compressed
 /// straight from the caller's buffer rather than first copied next to its head.
-fn write_member<W: Write>(out: &mut W, head: Vec<u8>, block: &[&[u8]]) -> io::Result<u64> {
-    let mut counted = Counting { inner: out, written: 0 };
-    let mut gz = GzEncoder::new(&mut counted, Compression::new(LEVEL));
-    gz.write_all(&head)?;
-    for part in block {
-        gz.write_all(part)?;
-    }
-    gz.write_all(b"\r\n\r\n")?;
-    gz.finish()?;
-    Ok(counted.written)
-}
-
-/// Counts the compressed bytes passing through, which is how member offsets are known without seeking.
-struct Counting<'a, W> {
-    inner: &'a mut W,
-    written: u64,
-}
-
-impl<W: Write> Write for Counting<'_, W> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let n = self.inner.write(buf)?;
-        self.written += n as u64;
-        Ok(n)
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        self.inner.flush()
-    }
+fn write_member<W: Write>(out: &mut W, enc: &mut MemberEncoder, head: Vec<u8>, block: &[&[u8]]) -> io::Result<u64> {
+    let mut parts: Vec<&[u8]> = Vec::with_capacity(block.len() + 2);
+    parts.push(&head);
+    parts.extend_from_slice(block);
+    parts.push(b"\r\n\r\n");
+    let member = enc.member(&parts)?;
+    out.write_all(member)?;
+    Ok(member.len() as u64)
 }
 
 /// A WARC record header under construction.
@@ -362,7 +344,8 @@ mod tests {
     #[test]
     fn member_is_head_block_and_trailer() {
         let mut out = Vec::new();
-        let n = write_member(&mut out, b"HEAD\r\n\r\n".to_vec(), &[b"ab", b"", b"cd"]).unwrap();
+        let n =
+            write_member(&mut out, &mut MemberEncoder::new(), b"HEAD\r\n\r\n".to_vec(), &[b"ab", b"", b"cd"]).unwrap();
         assert_eq!(n, out.len() as u64);
         assert_eq!(gunzip_one(&out), b"HEAD\r\n\r\nabcd\r\n\r\n");
     }
@@ -370,8 +353,8 @@ mod tests {
     #[test]
     fn members_concatenate_and_lengths_add_up() {
         let mut out = Vec::new();
-        let a = write_member(&mut out, b"A".to_vec(), &[b"1"]).unwrap();
-        let b = write_member(&mut out, b"B".to_vec(), &[b"2"]).unwrap();
+        let a = write_member(&mut out, &mut MemberEncoder::new(), b"A".to_vec(), &[b"1"]).unwrap();
+        let b = write_member(&mut out, &mut MemberEncoder::new(), b"B".to_vec(), &[b"2"]).unwrap();
         assert_eq!(a + b, out.len() as u64);
         assert_eq!(gunzip_one(&out[..a as usize]), b"A1\r\n\r\n");
         assert_eq!(gunzip_one(&out[a as usize..]), b"B2\r\n\r\n");
@@ -416,7 +399,7 @@ mod tests {
     #[test]
     fn warcinfo_names_software_and_format() {
         let mut out = Vec::new();
-        let (id, n) = write_warcinfo(&mut out, "f.warc.gz").unwrap();
+        let (id, n) = write_warcinfo(&mut out, &mut MemberEncoder::new(), "f.warc.gz").unwrap();
         assert_eq!(n, out.len() as u64);
         assert!(id.starts_with("<urn:uuid:") && id.ends_with('>'), "{id}");
         let text = String::from_utf8(gunzip_one(&out)).unwrap();
@@ -474,7 +457,7 @@ mod tests {
             remote_ip: None,
         };
         let mut sink = Full { limit: 100, data: Vec::new() };
-        let err = write_pair(&mut sink, "<urn:uuid:i>", &page, &ex).err().unwrap();
+        let err = write_pair(&mut sink, &mut MemberEncoder::new(), "<urn:uuid:i>", &page, &ex).err().unwrap();
         assert_eq!(err.raw_os_error(), Some(28));
     }
 
