@@ -100,8 +100,8 @@ impl Fetcher {
             .referer(false)
             .connect_timeout(cfg.connect_timeout)
             .tcp_nodelay(true)
-            // Politeness keeps roughly one request in flight per host, so a few idle connections suffice.
-            .pool_max_idle_per_host(4)
+            // No idle cap per host: politeness already bounds a host's connections to its
+            // per_host_concurrency, and a lower cap would close and reopen connections on every request.
             .pool_idle_timeout(Duration::from_secs(30))
             .build()
             .map_err(|e| FetchError::Client(error_text(&e)))?;
