@@ -153,3 +153,28 @@ async fn a_429_with_retry_after_pauses_the_whole_host_then_retries() {
     let busy = out.page(&site.url("/busy"));
     assert_eq!((busy["status"].as_u64(), busy["attempts"].as_u64()), (Some(429), Some(2)));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_503_with_retry_after_pauses_the_host_even_when_no_retry_is_left() {
+    let site = Site::start(
+        "127.0.0.1",
+        [
+            ("/", Page::links(&["/down", "/next"])),
+            ("/down", Page::status(503).header("retry-after", "1")),
+            ("/next", Page::links(&[])),
+        ],
+    )
+    .await;
+    let (mut config, _dir) = config(&[site.url("/")]);
+    config.politeness.per_host_concurrency = 1.try_into().unwrap();
+    config.crawl.max_retries = 0;
+    let out = crawl(config).await;
+
+    assert_eq!(out.page(&site.url("/down"))["status"], 503);
+    let hits = site.hits();
+    let down = hits.iter().position(|h| h.path == "/down").unwrap();
+    let next = hits.iter().position(|h| h.path == "/next").unwrap();
+    assert!(next > down, "requests: {:?}", site.paths());
+    let gap = hits[next].started.duration_since(hits[down].finished);
+    assert!(gap >= Duration::from_millis(950), "host paused for Retry-After: next request after {gap:?}");
+}

@@ -170,8 +170,8 @@ impl Crawl<'_> {
                 }
                 Some(joined) = self.pool.join_next() => match joined {
                     Ok(finished) => self.finish(finished, false).await?,
-                    // A fetch task only panics on a bug; the lease is lost, the crawl goes on.
-                    Err(e) => warn!(error = %e, "a fetch task failed"),
+                    // Tasks catch their own panics (task::run); only an abort lands here.
+                    Err(e) => warn!(error = %e, "a fetch task was lost"),
                 },
                 _ = sleep_until(wake_at) => {}
                 _ = progress.tick() => {
@@ -187,7 +187,7 @@ impl Crawl<'_> {
             match self.frontier.next(Instant::now().into_std()) {
                 Next::Ready(lease) => {
                     debug!(url = %lease.url, depth = lease.depth, "fetch");
-                    self.pool.spawn(task::fetch_page(self.ctx.clone(), lease));
+                    self.pool.spawn(task::run(self.ctx.clone(), lease));
                 }
                 Next::Wait(at) => return Some(at.into()),
                 Next::Busy | Next::Done => return None,
@@ -203,6 +203,13 @@ impl Crawl<'_> {
         if let Some(crawl_delay) = outcome.robots_delay() {
             self.frontier.set_host_delay(lease.host, crawl_delay);
         }
+        if let Outcome::Fetched { response, .. } = &outcome
+            && matches!(response.status, Some(429 | 503))
+            && let Some(wait) = response.retry_after
+        {
+            // The server asked the whole host to slow down, whether or not this URL is tried again.
+            self.frontier.pause_host(lease.host, now + wait);
+        }
         if !stopping && let Some(wait) = self.retry_wait(&lease, &outcome) {
             debug!(url = %lease.url, attempt = lease.retries + 1, wait = ?wait, "retrying later");
             self.stats.retries += 1;
@@ -211,6 +218,7 @@ impl Crawl<'_> {
         }
         let record = task::page_record(&lease, &outcome);
         self.stats.count(&record);
+        self.stats.robots_blocked += u64::from(matches!(outcome, Outcome::Blocked { .. }));
         if let Outcome::Fetched { links, redirect, .. } = &outcome {
             let parent: Arc<str> = Arc::from(lease.url.as_str());
             for (url, fp) in links {

@@ -42,9 +42,6 @@ impl Stats {
             Some(_) => {}
             None => self.errors += 1,
         }
-        if page.status.is_none() && page.error.as_deref() == Some("disallowed by robots.txt") {
-            self.robots_blocked += 1;
-        }
     }
 
     pub fn count_added(&mut self, added: Added) {

@@ -1,12 +1,14 @@
 //! One fetch task: robots.txt check, GET, link extraction and filtering. Runs inside the fetch pool so
 //! that network waits and HTML parsing never stall the scheduler loop.
 
+use std::panic::AssertUnwindSafe;
 use std::time::Duration;
 
 use crawld_extract::{Scope, decode_html, extract_links, fingerprint, is_html};
 use crawld_fetch::{Fetcher, Response, RobotsVerdict};
 use crawld_frontier::{Lease, SeenSet};
 use crawld_sink::{HttpExchange, PageRecord};
+use futures_util::FutureExt;
 use tracing::instrument;
 use url::Url;
 
@@ -33,6 +35,9 @@ pub struct Finished {
 pub enum Outcome {
     /// robots.txt disallows the URL; nothing was requested.
     Blocked { first_of_host: bool },
+    /// The task panicked (a bug). The URL is recorded with the panic message so that its lease is
+    /// returned and its BFS level can drain.
+    Crashed { first_of_host: bool, message: String },
     Fetched {
         response: Box<Response>,
         /// The host's robots.txt Crawl-delay, reported with the host's first lease.
@@ -50,15 +55,33 @@ impl Outcome {
     /// `Some(crawl_delay)` when this outcome carries the host's robots.txt verdict for the frontier.
     pub fn robots_delay(&self) -> Option<Option<Duration>> {
         match self {
-            Outcome::Blocked { first_of_host: true } => Some(None),
-            Outcome::Blocked { first_of_host: false } => None,
+            Outcome::Blocked { first_of_host } | Outcome::Crashed { first_of_host, .. } => {
+                first_of_host.then_some(None)
+            }
             Outcome::Fetched { robots, .. } => *robots,
         }
     }
 }
 
+/// One fetch task. Never loses its lease: a panic inside becomes [`Outcome::Crashed`].
+pub async fn run(ctx: std::sync::Arc<TaskContext>, lease: Lease) -> Finished {
+    let (kept, first_of_host) = (lease.clone(), lease.first_of_host);
+    match AssertUnwindSafe(fetch_page(ctx, lease)).catch_unwind().await {
+        Ok(finished) => finished,
+        Err(panic) => {
+            let message = panic
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".to_owned());
+            tracing::error!(url = %kept.url, %message, "fetch task panicked");
+            Finished { lease: kept, outcome: Outcome::Crashed { first_of_host, message } }
+        }
+    }
+}
+
 #[instrument(level = "trace", skip_all, fields(url = %lease.url))]
-pub async fn fetch_page(ctx: std::sync::Arc<TaskContext>, lease: Lease) -> Finished {
+async fn fetch_page(ctx: std::sync::Arc<TaskContext>, lease: Lease) -> Finished {
     let mut robots = None;
     if ctx.respect_robots {
         match ctx.fetcher.robots(&lease.url).await {
@@ -139,6 +162,7 @@ pub fn page_record(lease: &Lease, outcome: &Outcome) -> PageRecord {
     };
     match outcome {
         Outcome::Blocked { .. } => record.error = Some("disallowed by robots.txt".to_owned()),
+        Outcome::Crashed { message, .. } => record.error = Some(format!("internal error: {message}")),
         Outcome::Fetched { response, found, .. } => {
             let r = response.as_ref();
             record.status = r.status;
