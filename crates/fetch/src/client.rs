@@ -24,7 +24,7 @@ const MAX_ERROR_TEXT: usize = 300;
 
 #[derive(Debug, Clone)]
 pub struct FetchConfig {
-    /// Full User-Agent header, e.g. "crawld/0.1 (+https://example.com/crawler)". Its first product token
+    /// Full User-Agent header, e.g. `crawld/0.1 (+https://example.com/crawler)`. Its first product token
     /// ("crawld") is the name matched against robots.txt groups.
     pub user_agent: String,
     pub connect_timeout: Duration,
