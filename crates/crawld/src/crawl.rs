@@ -168,15 +168,17 @@ impl Crawl<'_> {
                     }
                     return Ok(Ending::Stopped);
                 }
+                // Timers before join_next: at full speed a fetch is nearly always ready, and a biased
+                // select would never get to them; they are ready at most once per interval anyway.
+                _ = progress.tick() => {
+                    last_progress = self.report_progress(last_progress).await?;
+                }
+                _ = sleep_until(wake_at) => {}
                 Some(joined) = self.pool.join_next() => match joined {
                     Ok(finished) => self.finish(finished, false).await?,
                     // Tasks catch their own panics (task::run); only an abort lands here.
                     Err(e) => warn!(error = %e, "a fetch task was lost"),
                 },
-                _ = sleep_until(wake_at) => {}
-                _ = progress.tick() => {
-                    last_progress = self.report_progress(last_progress).await?;
-                }
             }
         }
     }
