@@ -178,3 +178,25 @@ async fn a_503_with_retry_after_pauses_the_host_even_when_no_retry_is_left() {
     let gap = hits[next].started.duration_since(hits[down].finished);
     assert!(gap >= Duration::from_millis(950), "host paused for Retry-After: next request after {gap:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unavailable_robots_txt_holds_the_host_and_is_asked_again() {
+    // robots.txt answers 503 twice, then recovers: the seed is retried and crawled, nothing is
+    // requested before robots.txt is known.
+    let site = Site::start("127.0.0.1", [("/", Page::links(&["/a"])), ("/a", Page::links(&[]))]).await;
+    site.route_sequence("/robots.txt", vec![Page::status(503), Page::status(503), Page::typed("text/plain", "")]);
+    let (mut config, _dir) = config(&[site.url("/")]);
+    config.crawl.max_retries = 2;
+    let out = crawl(config).await;
+    assert_eq!(site.paths(), ["/robots.txt", "/robots.txt", "/robots.txt", "/", "/a"]);
+    assert_eq!(out.page(&site.url("/"))["attempts"], 3);
+
+    // A robots.txt that stays down: the URL is recorded with the reason, and never requested.
+    let down = Site::start("127.0.0.2", [("/", Page::links(&[])), ("/robots.txt", Page::status(500))]).await;
+    let (mut config, _dir) = crate::support::config(&[down.url("/")]);
+    config.crawl.max_retries = 1;
+    let out = crawl(config).await;
+    let page = out.page(&down.url("/"));
+    assert_eq!((page["status"].as_u64(), page["error"].as_str()), (None, Some("robots.txt unavailable: 500")));
+    assert_eq!(down.paths(), ["/robots.txt", "/robots.txt"]);
+}

@@ -261,8 +261,14 @@ impl Crawl<'_> {
 
     /// How long to wait before another attempt, when this outcome deserves one.
     fn retry_wait(&self, lease: &Lease, outcome: &Outcome) -> Option<Duration> {
-        let Outcome::Fetched { response, .. } = outcome else { return None };
-        let Retry::After(server_says) = response.retry() else { return None };
+        let server_says = match outcome {
+            Outcome::Fetched { response, .. } => match response.retry() {
+                Retry::After(server_says) => server_says,
+                Retry::No => return None,
+            },
+            Outcome::RobotsUnavailable { .. } => None,
+            Outcome::Blocked { .. } | Outcome::Crashed { .. } => return None,
+        };
         if lease.retries >= self.config.crawl.max_retries {
             return None;
         }

@@ -35,6 +35,8 @@ pub struct Finished {
 pub enum Outcome {
     /// robots.txt disallows the URL; nothing was requested.
     Blocked { first_of_host: bool },
+    /// robots.txt could not be had, so the URL was not requested; worth a retry.
+    RobotsUnavailable { reason: String },
     /// The task panicked (a bug). The URL is recorded with the panic message so that its lease is
     /// returned and its BFS level can drain.
     Crashed { first_of_host: bool, message: String },
@@ -59,6 +61,8 @@ impl Outcome {
                 first_of_host.then_some(None)
             }
             Outcome::Fetched { robots, .. } => *robots,
+            // The verdict is still unknown: the host stays at one request at a time.
+            Outcome::RobotsUnavailable { .. } => None,
         }
     }
 }
@@ -87,6 +91,9 @@ async fn fetch_page(ctx: std::sync::Arc<TaskContext>, lease: Lease) -> Finished 
         match ctx.fetcher.robots(&lease.url).await {
             RobotsVerdict::Disallowed => {
                 return Finished { outcome: Outcome::Blocked { first_of_host: lease.first_of_host }, lease };
+            }
+            RobotsVerdict::Unavailable { reason } => {
+                return Finished { outcome: Outcome::RobotsUnavailable { reason }, lease };
             }
             RobotsVerdict::Allowed { crawl_delay } => {
                 if lease.first_of_host {
@@ -163,6 +170,7 @@ pub fn page_record(lease: &Lease, outcome: &Outcome) -> PageRecord {
     match outcome {
         Outcome::Blocked { .. } => record.error = Some("disallowed by robots.txt".to_owned()),
         Outcome::Crashed { message, .. } => record.error = Some(format!("internal error: {message}")),
+        Outcome::RobotsUnavailable { reason } => record.error = Some(format!("robots.txt unavailable: {reason}")),
         Outcome::Fetched { response, found, .. } => {
             let r = response.as_ref();
             record.status = r.status;

@@ -19,8 +19,6 @@ const MAX_ROBOTS_BYTES: u64 = 512 * 1024;
 const MAX_REDIRECTS: usize = 5;
 /// RFC 9309 §2.4: do not use a cached robots.txt for more than 24 hours.
 const RULES_TTL: Duration = Duration::from_secs(24 * 3600);
-/// An unreachable robots.txt blocks the whole origin; look again sooner in case that was passing.
-const UNREACHABLE_TTL: Duration = Duration::from_secs(3600);
 
 /// What robots.txt says about one URL.
 #[derive(Debug, Clone, PartialEq)]
@@ -30,6 +28,12 @@ pub enum RobotsVerdict {
         crawl_delay: Option<Duration>,
     },
     Disallowed,
+    /// robots.txt could not be had (unreachable, timed out, 5xx, 429, cut off). RFC 9309 §2.3.1.4: crawl
+    /// nothing of the origin meanwhile. Not cached: the next call asks the server again, so a caller can
+    /// retry the URL later instead of losing the whole origin to one bad moment.
+    Unavailable {
+        reason: String,
+    },
 }
 
 impl RobotsVerdict {
@@ -41,7 +45,8 @@ impl RobotsVerdict {
 #[derive(Debug)]
 enum Rules {
     AllowAll,
-    DisallowAll,
+    /// Why robots.txt could not be had.
+    Unavailable(String),
     Parsed(Box<Robot>),
 }
 
@@ -49,6 +54,7 @@ enum Rules {
 struct Entry {
     rules: Rules,
     crawl_delay: Option<Duration>,
+    loaded: Instant,
     expires: Instant,
 }
 
@@ -57,7 +63,8 @@ impl Entry {
         let allowed = match &self.rules {
             Rules::AllowAll => true,
             // The robots.txt URL itself stays fetchable even when the origin is closed.
-            Rules::DisallowAll => url.path() == "/robots.txt",
+            Rules::Unavailable(_) if url.path() == "/robots.txt" => true,
+            Rules::Unavailable(reason) => return RobotsVerdict::Unavailable { reason: reason.clone() },
             Rules::Parsed(robot) => {
                 // The fragment never reaches the server, so it must not take part in `$` matches.
                 let target = &url[..Position::AfterQuery];
@@ -105,9 +112,12 @@ impl RobotsCache {
     }
 
     async fn entry(&self, fetcher: &Fetcher, origin: &str) -> Arc<Entry> {
+        let asked = Instant::now();
         let cell = self.cell(origin);
         let entry = Arc::clone(cell.get_or_init(|| self.load(fetcher, origin)).await);
-        if entry.expires > Instant::now() {
+        // Fresh, or loaded for this very call: an unavailable robots.txt expires at once but still
+        // answers the callers that waited for its load.
+        if entry.expires > Instant::now() || entry.loaded >= asked {
             return entry;
         }
         // Stale: retire this cell unless a concurrent caller already did, then share the next load.
@@ -130,14 +140,15 @@ impl RobotsCache {
             Rules::Parsed(robot) => robot.delay.and_then(|secs| crawl_delay(secs, max_delay)),
             _ => None,
         };
-        let ttl = if matches!(rules, Rules::DisallowAll) { UNREACHABLE_TTL } else { RULES_TTL };
+        let ttl = if matches!(rules, Rules::Unavailable(_)) { Duration::ZERO } else { RULES_TTL };
         let verdict = match &rules {
             Rules::AllowAll => "allow all",
-            Rules::DisallowAll => "disallow all",
+            Rules::Unavailable(_) => "unavailable",
             Rules::Parsed(_) => "rules",
         };
         debug!(origin, verdict, how = %how, crawl_delay_ms = crawl_delay.map(|d| d.as_millis() as u64), "robots.txt");
-        Arc::new(Entry { rules, crawl_delay, expires: Instant::now() + ttl })
+        let loaded = Instant::now();
+        Arc::new(Entry { rules, crawl_delay, loaded, expires: loaded + ttl })
     }
 
     /// Fetches and interprets the origin's robots.txt; the text says what decided it, for the log.
@@ -152,8 +163,8 @@ impl RobotsCache {
             let resp = fetcher.get(&target, MAX_ROBOTS_BYTES).await;
             let status = match (resp.status, &resp.failure) {
                 // RFC 9309 §2.3.1.4: unreachable means assume complete disallow.
-                (None, Some(failure)) => return (Rules::DisallowAll, format!("unreachable: {failure}")),
-                (None, None) => return (Rules::DisallowAll, "no response".to_owned()),
+                (None, Some(failure)) => return unavailable(failure.to_string()),
+                (None, None) => return unavailable("no response".to_owned()),
                 (Some(status), _) => status,
             };
             match status {
@@ -164,7 +175,7 @@ impl RobotsCache {
                                 return (Rules::AllowAll, format!("{status}, undecodable body: allow all"));
                             }
                             // A robots.txt cut off mid-way may be missing the very rule that matters.
-                            _ => return (Rules::DisallowAll, format!("{status} but {failure}")),
+                            _ => return unavailable(format!("{status}, then {failure}")),
                         }
                     }
                     return (parse(fetcher.agent_token(), resp.body).await, format!("{status}"));
@@ -178,13 +189,17 @@ impl RobotsCache {
                     _ => return (Rules::AllowAll, format!("{status} redirect unusable after {hops} hops")),
                 },
                 // Overload is a server problem in all but number: stay away as for 5xx.
-                429 => return (Rules::DisallowAll, "429".to_owned()),
+                429 => return unavailable(format!("{status}")),
                 // §2.3.1.3: unavailable, crawl as if there were no robots.txt.
                 400..=499 => return (Rules::AllowAll, format!("{status}")),
-                _ => return (Rules::DisallowAll, format!("{status}")),
+                _ => return unavailable(format!("{status}")),
             }
         }
     }
+}
+
+fn unavailable(reason: String) -> (Rules, String) {
+    (Rules::Unavailable(reason.clone()), reason)
 }
 
 /// Parses off the async threads: a 512 KiB file of wildcards is real work. Garbage allows everything
@@ -255,6 +270,7 @@ mod tests {
         Entry {
             rules: Rules::Parsed(Box::new(Robot::new("crawld", txt.as_bytes()).unwrap())),
             crawl_delay: None,
+            loaded: Instant::now(),
             expires: Instant::now(),
         }
     }
@@ -267,9 +283,10 @@ mod tests {
     }
 
     #[test]
-    fn disallow_all_keeps_robots_txt_reachable() {
-        let e = Entry { rules: Rules::DisallowAll, crawl_delay: None, expires: Instant::now() };
-        assert_eq!(e.verdict(&Url::parse("http://h/").unwrap()), RobotsVerdict::Disallowed);
+    fn unavailable_keeps_robots_txt_reachable() {
+        let now = Instant::now();
+        let e = Entry { rules: Rules::Unavailable("503".into()), crawl_delay: None, loaded: now, expires: now };
+        assert_eq!(e.verdict(&Url::parse("http://h/").unwrap()), RobotsVerdict::Unavailable { reason: "503".into() });
         assert!(e.verdict(&Url::parse("http://h/robots.txt").unwrap()).is_allowed());
     }
 
@@ -284,7 +301,12 @@ mod tests {
         ];
         for input in inputs {
             if let Ok(robot) = Robot::new("crawld", &input) {
-                let e = Entry { rules: Rules::Parsed(Box::new(robot)), crawl_delay: None, expires: Instant::now() };
+                let e = Entry {
+                    rules: Rules::Parsed(Box::new(robot)),
+                    crawl_delay: None,
+                    loaded: Instant::now(),
+                    expires: Instant::now(),
+                };
                 let _ = e.verdict(&Url::parse("http://h/some/path?q=1").unwrap());
             }
         }

@@ -81,6 +81,8 @@ pub struct Hit {
 #[derive(Debug, Default)]
 struct Shared {
     routes: Mutex<HashMap<String, Page>>,
+    /// Answers given in turn; the last one repeats.
+    sequences: Mutex<HashMap<String, std::collections::VecDeque<Page>>>,
     hits: Mutex<Vec<Hit>>,
     in_flight: AtomicUsize,
     max_in_flight: AtomicUsize,
@@ -123,6 +125,11 @@ impl Site {
         self.shared.routes.lock().unwrap().insert(path.to_owned(), page);
     }
 
+    /// Answer `path` with each of `pages` in turn, then keep giving the last one.
+    pub fn route_sequence(&self, path: &str, pages: Vec<Page>) {
+        self.shared.sequences.lock().unwrap().insert(path.to_owned(), pages.into());
+    }
+
     pub fn hits(&self) -> Vec<Hit> {
         self.shared.hits.lock().unwrap().clone()
     }
@@ -146,7 +153,13 @@ async fn serve(State(shared): State<Arc<Shared>>, uri: Uri, headers: axum::http:
     let now = shared.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
     shared.max_in_flight.fetch_max(now, Ordering::SeqCst);
     let path = uri.path_and_query().map_or(uri.path(), |pq| pq.as_str()).to_owned();
-    let page = shared.routes.lock().unwrap().get(&path).cloned();
+    let next_in_sequence = shared
+        .sequences
+        .lock()
+        .unwrap()
+        .get_mut(&path)
+        .and_then(|pages| if pages.len() > 1 { pages.pop_front() } else { pages.front().cloned() });
+    let page = next_in_sequence.or_else(|| shared.routes.lock().unwrap().get(&path).cloned());
     let page = page.unwrap_or_else(|| Page::status(404));
     if !page.delay.is_zero() {
         tokio::time::sleep(page.delay).await;

@@ -109,24 +109,36 @@ async fn missing_robots_allows_everything() {
     assert!(allowed(&f, addr, "/x").await, "4xx other than 429 means no robots.txt");
 }
 
-#[tokio::test]
-async fn server_errors_and_unreachable_disallow_everything() {
-    let (addr, hits) = robots_server(|| StatusCode::INTERNAL_SERVER_ERROR.into_response()).await;
-    let f = fetcher();
-    assert_eq!(f.robots(&url(addr, "/")).await, RobotsVerdict::Disallowed);
-    assert_eq!(f.robots(&url(addr, "/page")).await, RobotsVerdict::Disallowed);
-    assert!(allowed(&f, addr, "/robots.txt").await);
-    assert_eq!(hits.load(Ordering::SeqCst), 1, "the verdict is cached");
-
-    let (addr, _) = robots_server(|| StatusCode::TOO_MANY_REQUESTS.into_response()).await;
-    assert_eq!(f.robots(&url(addr, "/")).await, RobotsVerdict::Disallowed);
-
-    let addr = closed_port().await;
-    assert_eq!(f.robots(&url(addr, "/")).await, RobotsVerdict::Disallowed);
+fn unavailable(verdict: RobotsVerdict) -> String {
+    match verdict {
+        RobotsVerdict::Unavailable { reason } => reason,
+        other => panic!("expected Unavailable, got {other:?}"),
+    }
 }
 
 #[tokio::test]
-async fn stalled_robots_is_unreachable() {
+async fn server_errors_and_unreachable_make_robots_unavailable_and_are_asked_again() {
+    let (addr, hits) = robots_server(|| StatusCode::INTERNAL_SERVER_ERROR.into_response()).await;
+    let f = fetcher();
+    assert_eq!(unavailable(f.robots(&url(addr, "/")).await), "500");
+    assert_eq!(unavailable(f.robots(&url(addr, "/page")).await), "500");
+    assert!(allowed(&f, addr, "/robots.txt").await);
+    assert_eq!(
+        hits.load(Ordering::SeqCst),
+        3,
+        "an unavailable robots.txt is not cached: each of the 3 calls asks again"
+    );
+
+    let (addr, _) = robots_server(|| StatusCode::TOO_MANY_REQUESTS.into_response()).await;
+    assert_eq!(unavailable(f.robots(&url(addr, "/")).await), "429");
+
+    let addr = closed_port().await;
+    let reason = unavailable(f.robots(&url(addr, "/")).await);
+    assert!(reason.contains("connect"), "{reason}");
+}
+
+#[tokio::test]
+async fn stalled_robots_is_unavailable() {
     let (addr, _) = robots_server(|| text("User-agent: *\nDisallow:\n")).await;
     let app = Router::new().route(
         "/robots.txt",
@@ -137,7 +149,7 @@ async fn stalled_robots_is_unreachable() {
     );
     let slow = serve(app).await;
     let f = Fetcher::new(FetchConfig { timeout: Duration::from_millis(300), ..config() }).unwrap();
-    assert_eq!(f.robots(&url(slow, "/")).await, RobotsVerdict::Disallowed);
+    assert!(unavailable(f.robots(&url(slow, "/")).await).contains("timed out"));
     assert!(allowed(&f, addr, "/").await);
 }
 
