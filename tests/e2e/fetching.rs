@@ -29,7 +29,7 @@ async fn redirects_are_followed_hop_by_hop_recorded_and_loops_end() {
     let old = out.page(&site.url("/old"));
     assert_eq!((old["status"].as_u64(), old["redirect"].as_str()), (Some(301), Some(site.url("/new").as_str())));
     let new = out.page(&site.url("/new"));
-    assert_eq!(new["depth"], old["depth"], "a redirect target keeps the depth of the link");
+    assert_eq!(new["depth"].as_u64(), old["depth"].as_u64().map(|d| d + 1), "a redirect is one hop");
     assert_eq!(new["parent"], site.url("/old"));
     // The loop ends: each URL once.
     assert_eq!((site.count("/loop/a"), site.count("/loop/b")), (1, 1));
@@ -147,4 +147,28 @@ async fn a_windows_1252_page_is_decoded_by_its_declared_charset() {
 
     assert_eq!(site.count("/caf%C3%A9"), 1, "requests: {:?}", site.paths());
     assert_eq!(out.page(&site.url("/caf%C3%A9"))["status"], 200);
+}
+
+/// Regression: a redirect to a URL that was waiting for a retry lowered it, a BFS level count leaked,
+/// and the crawl ended "complete" without the pages behind it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redirect_to_a_url_waiting_for_a_retry_does_not_end_the_crawl_early() {
+    let site = Site::start(
+        "127.0.0.1",
+        [
+            ("/", Page::links(&["/p", "/q"])),
+            ("/p", Page::redirect(301, "/x").delay(Duration::from_millis(300))),
+            ("/q", Page::links(&["/x"])),
+            ("/z", Page::links(&[])),
+        ],
+    )
+    .await;
+    site.route_sequence("/x", vec![Page::status(503), Page::links(&["/z"])]);
+    let (mut config, _dir) = config(&[site.url("/")]);
+    config.crawl.retry_backoff = Duration::from_secs(1);
+    let out = crawl(config).await;
+
+    assert!(out.has(&site.url("/z")), "requests: {:?}", site.paths());
+    assert_eq!(out.page(&site.url("/x"))["depth"], 2);
+    assert_eq!(out.stats()["queued"], 0);
 }

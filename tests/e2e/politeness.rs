@@ -200,3 +200,29 @@ async fn an_unavailable_robots_txt_holds_the_host_and_is_asked_again() {
     assert_eq!((page["status"].as_u64(), page["error"].as_str()), (None, Some("robots.txt unavailable: 500")));
     assert_eq!(down.paths(), ["/robots.txt", "/robots.txt"]);
 }
+
+/// Regression: when a host's first URL was disallowed, its Crawl-delay was forgotten for the rest of
+/// the crawl.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crawl_delay_holds_when_the_first_url_of_a_host_is_disallowed() {
+    let site = Site::start(
+        "127.0.0.1",
+        [
+            ("/robots.txt", Page::typed("text/plain", "User-agent: *\nCrawl-delay: 1\nDisallow: /private\n")),
+            ("/", Page::links(&["/a", "/b"])),
+            ("/a", Page::links(&[])),
+            ("/b", Page::links(&[])),
+        ],
+    )
+    .await;
+    let (config, _dir) = config(&[site.url("/private/x"), site.url("/")]);
+    let out = crawl(config).await;
+
+    assert_eq!(out.page(&site.url("/private/x"))["error"], "disallowed by robots.txt");
+    let hits: Vec<_> = site.hits().into_iter().filter(|h| h.path != "/robots.txt").collect();
+    assert_eq!(hits.len(), 3);
+    for pair in hits.windows(2) {
+        let gap = pair[1].started.duration_since(pair[0].finished);
+        assert!(gap >= Duration::from_secs(1), "Crawl-delay: 1 kept: {gap:?} before {}", pair[1].path);
+    }
+}

@@ -218,6 +218,15 @@ impl Config {
         if self.crawl.retry_backoff > self.crawl.max_retry_backoff {
             bail!("crawl.retry_backoff is larger than crawl.max_retry_backoff");
         }
+        for (key, value) in [
+            ("fetch.timeout", self.fetch.timeout),
+            ("fetch.connect_timeout", self.fetch.connect_timeout),
+            ("output.progress_interval", self.output.progress_interval),
+        ] {
+            if value.is_zero() {
+                bail!("{key} must be longer than zero");
+            }
+        }
         Ok(())
     }
 }
@@ -364,6 +373,14 @@ mod tests {
         std::fs::write(dir.path().join("seeds.txt"), "http://a.test/\nnot a url\n").unwrap();
         let error = format!("{:#}", Config::load(&dir.path().join("c.toml")).unwrap_err());
         assert!(error.contains("seeds.txt:2: `not a url` is not a valid URL"), "{error}");
+    }
+
+    #[test]
+    fn zero_intervals_are_refused() {
+        let config =
+            Config::parse("seeds = [\"http://a/\"]\n[output]\nprogress_interval = \"0s\"\n", Path::new("x.toml"));
+        let error = format!("{:#}", config.unwrap().validate().unwrap_err());
+        assert_eq!(error, "output.progress_interval must be longer than zero");
     }
 
     #[test]

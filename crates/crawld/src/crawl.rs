@@ -48,6 +48,8 @@ pub struct CrawlSummary {
 /// Run a crawl until the frontier is empty, a limit is hit, or `cancel` fires.
 /// The config must have passed [`Config::validate`].
 pub async fn run(config: Config, cancel: CancellationToken) -> anyhow::Result<CrawlSummary> {
+    // Before anything touches the output directory, so that a bad config never claims it.
+    config.validate()?;
     let started = Instant::now();
     let manifest = serde_json::json!({
         "crawld_version": env!("CARGO_PKG_VERSION"),
@@ -242,7 +244,9 @@ impl Crawl<'_> {
         Ok(())
     }
 
-    /// A redirect target is crawled at the depth of the page that redirected, as a link of it.
+    /// A redirect target is crawled one hop deeper than the page that redirected, like a link of it.
+    /// (Were redirects free, a page still in flight could redirect to a URL already leased one level
+    /// deeper, and the frontier could no longer promise shortest depths while levels overlap.)
     fn follow_redirect(&mut self, lease: &Lease, target: &url::Url, fp: u128, parent: Arc<str>) {
         if lease.redirects >= self.config.crawl.max_redirects {
             debug!(url = %lease.url, to = %target, "redirect not followed: too many hops");
@@ -252,7 +256,7 @@ impl Crawl<'_> {
         let added = self.frontier.add(Candidate {
             url: target.clone(),
             fingerprint: fp,
-            depth: lease.depth,
+            depth: lease.depth + 1,
             parent: Some(parent),
             redirects: lease.redirects + 1,
         });

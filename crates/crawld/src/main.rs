@@ -34,7 +34,7 @@ enum Command {
         /// The output directory (must not hold a previous crawl).
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
-        /// Deepest link depth followed (seeds are depth 0).
+        /// Deepest depth followed (seeds are depth 0; each link or redirect is one hop).
         #[arg(long, value_name = "N")]
         max_depth: Option<u32>,
         /// Stop after fetching this many URLs.

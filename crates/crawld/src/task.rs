@@ -34,7 +34,10 @@ pub struct Finished {
 #[derive(Debug)]
 pub enum Outcome {
     /// robots.txt disallows the URL; nothing was requested.
-    Blocked { first_of_host: bool },
+    Blocked {
+        /// The host's Crawl-delay, reported with the host's first lease.
+        robots: Option<Option<Duration>>,
+    },
     /// robots.txt could not be had, so the URL was not requested; worth a retry.
     RobotsUnavailable { reason: String },
     /// The task panicked (a bug). The URL is recorded with the panic message so that its lease is
@@ -57,10 +60,8 @@ impl Outcome {
     /// `Some(crawl_delay)` when this outcome carries the host's robots.txt verdict for the frontier.
     pub fn robots_delay(&self) -> Option<Option<Duration>> {
         match self {
-            Outcome::Blocked { first_of_host } | Outcome::Crashed { first_of_host, .. } => {
-                first_of_host.then_some(None)
-            }
-            Outcome::Fetched { robots, .. } => *robots,
+            Outcome::Crashed { first_of_host, .. } => first_of_host.then_some(None),
+            Outcome::Blocked { robots } | Outcome::Fetched { robots, .. } => *robots,
             // The verdict is still unknown: the host stays at one request at a time.
             Outcome::RobotsUnavailable { .. } => None,
         }
@@ -89,8 +90,9 @@ async fn fetch_page(ctx: std::sync::Arc<TaskContext>, lease: Lease) -> Finished 
     let mut robots = None;
     if ctx.respect_robots {
         match ctx.fetcher.robots(&lease.url).await {
-            RobotsVerdict::Disallowed => {
-                return Finished { outcome: Outcome::Blocked { first_of_host: lease.first_of_host }, lease };
+            RobotsVerdict::Disallowed { crawl_delay } => {
+                let robots = lease.first_of_host.then_some(crawl_delay);
+                return Finished { outcome: Outcome::Blocked { robots }, lease };
             }
             RobotsVerdict::Unavailable { reason } => {
                 return Finished { outcome: Outcome::RobotsUnavailable { reason }, lease };

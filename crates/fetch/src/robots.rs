@@ -24,16 +24,13 @@ const RULES_TTL: Duration = Duration::from_secs(24 * 3600);
 #[derive(Debug, Clone, PartialEq)]
 pub enum RobotsVerdict {
     /// `crawl_delay` is already capped at `max_crawl_delay`.
-    Allowed {
-        crawl_delay: Option<Duration>,
-    },
-    Disallowed,
+    Allowed { crawl_delay: Option<Duration> },
+    /// The host's Crawl-delay still applies to its other URLs.
+    Disallowed { crawl_delay: Option<Duration> },
     /// robots.txt could not be had (unreachable, timed out, 5xx, 429, cut off). RFC 9309 §2.3.1.4: crawl
     /// nothing of the origin meanwhile. Not cached: the next call asks the server again, so a caller can
     /// retry the URL later instead of losing the whole origin to one bad moment.
-    Unavailable {
-        reason: String,
-    },
+    Unavailable { reason: String },
 }
 
 impl RobotsVerdict {
@@ -73,7 +70,8 @@ impl Entry {
                 std::panic::catch_unwind(AssertUnwindSafe(|| robot.allowed(target))).unwrap_or(false)
             }
         };
-        if allowed { RobotsVerdict::Allowed { crawl_delay: self.crawl_delay } } else { RobotsVerdict::Disallowed }
+        let crawl_delay = self.crawl_delay;
+        if allowed { RobotsVerdict::Allowed { crawl_delay } } else { RobotsVerdict::Disallowed { crawl_delay } }
     }
 }
 
@@ -278,7 +276,10 @@ mod tests {
     #[test]
     fn fragments_do_not_defeat_anchors() {
         let e = parsed("User-agent: *\nDisallow: /*.pdf$\n");
-        assert_eq!(e.verdict(&Url::parse("http://h/x.pdf#page=2").unwrap()), RobotsVerdict::Disallowed);
+        assert_eq!(
+            e.verdict(&Url::parse("http://h/x.pdf#page=2").unwrap()),
+            RobotsVerdict::Disallowed { crawl_delay: None }
+        );
         assert!(e.verdict(&Url::parse("http://h/x.pdf?dl=1").unwrap()).is_allowed());
     }
 

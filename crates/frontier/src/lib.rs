@@ -311,7 +311,10 @@ impl Frontier {
     pub fn complete(&mut self, lease: &Lease, now: Instant) {
         self.seen.mark_done(lease.fingerprint);
         let before = self.allowed_depth();
-        if let Some(n) = self.pending.get_mut(lease.depth as usize) {
+        let pending = self.pending.get_mut(lease.depth as usize);
+        // Every lease was counted at its depth when queued; drift here would stall or skip levels.
+        debug_assert!(pending.as_ref().is_some_and(|n| **n > 0), "BFS level count of depth {} drifted", lease.depth);
+        if let Some(n) = pending {
             *n = n.saturating_sub(1);
         }
         self.release(lease, now);
@@ -328,7 +331,7 @@ impl Frontier {
     /// whole host stays idle until `not_before` (and at least its delay). The URL stays pending at its
     /// depth, so no deeper BFS level opens meanwhile.
     pub fn retry(&mut self, lease: &Lease, now: Instant, not_before: Instant) {
-        self.seen.mark_requeued(lease.fingerprint, lease.depth);
+        self.seen.mark_retrying(lease.fingerprint);
         let state = &mut self.hosts[lease.host.index()];
         state.hold_until(not_before);
         state.push_retry(host::Entry {

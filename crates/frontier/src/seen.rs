@@ -8,6 +8,9 @@ use dashmap::DashMap;
 enum State {
     Queued,
     Leased,
+    /// Leased once, queued again for another attempt. Unlike `Queued` it is never lowered: a URL is
+    /// only leased at its shortest depth, and its retry entry must keep the depth its count is under.
+    Retrying,
     Done,
 }
 
@@ -71,8 +74,8 @@ impl SeenSet {
         self.set_state(fingerprint, State::Leased);
     }
 
-    pub(crate) fn mark_requeued(&self, fingerprint: u128, depth: u32) {
-        self.marks.insert(fingerprint, Mark { depth, state: State::Queued });
+    pub(crate) fn mark_retrying(&self, fingerprint: u128) {
+        self.set_state(fingerprint, State::Retrying);
     }
 
     pub(crate) fn mark_done(&self, fingerprint: u128) {

@@ -208,6 +208,36 @@ fn a_retry_pauses_its_host_goes_first_and_does_not_count_as_a_new_page() {
     assert!(matches!(f.next(later + Duration::from_secs(1)), Next::Done));
 }
 
+/// Regression: a URL waiting for a retry was lowered by a shallower offer; its retry entry then
+/// completed under the old depth, a level count leaked, and the crawl ended with work queued.
+#[test]
+fn a_url_waiting_for_a_retry_is_never_lowered() {
+    let mut f = Frontier::new(unlimited());
+    let now = Instant::now();
+    f.add(candidate("http://h/s", 0));
+    let s = lease_known(&mut f, now);
+    f.add(candidate("http://h/p", 1));
+    f.add(candidate("http://h/q", 1));
+    f.complete(&s, now);
+    let p = lease(&mut f, now);
+    let q = lease(&mut f, now);
+    f.add(candidate("http://h/x", 2));
+    f.complete(&q, now);
+    let x = lease(&mut f, now);
+    f.retry(&x, now, now);
+    assert_eq!(f.add(candidate("http://h/x", 1)), Added::Known);
+    f.complete(&p, now);
+    let x = lease(&mut f, now);
+    assert_eq!((x.url.path(), x.depth, x.retries), ("/x", 2, 1));
+    f.add(candidate("http://h/z", 3));
+    f.complete(&x, now);
+    let z = lease(&mut f, now);
+    assert_eq!(z.url.path(), "/z");
+    f.complete(&z, now);
+    assert!(matches!(f.next(now), Next::Done));
+    assert_eq!(f.stats().queued, 0);
+}
+
 #[test]
 fn the_seen_set_tells_fetch_tasks_which_links_can_matter() {
     let mut f = Frontier::new(unlimited());
