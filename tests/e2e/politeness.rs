@@ -226,3 +226,27 @@ async fn crawl_delay_holds_when_the_first_url_of_a_host_is_disallowed() {
         assert!(gap >= Duration::from_secs(1), "Crawl-delay: 1 kept: {gap:?} before {}", pair[1].path);
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_host_that_stays_unreachable_is_held_and_its_other_urls_recorded_without_requests() {
+    let down = Site::start("127.0.0.3", [("/robots.txt", Page::status(503))]).await;
+    let links: Vec<String> = (0..20).map(|i| down.url(&format!("/p{i}"))).collect();
+    let links: Vec<&str> = links.iter().map(String::as_str).collect();
+    let home = Site::start("127.0.0.2", [("/", Page::links(&links))]).await;
+    let (mut config, _dir) = config(&[home.url("/")]);
+    config.scope.allowed_hosts = vec!["127.0.0.2".into(), "127.0.0.3".into()];
+    config.crawl.max_retries = 1;
+    config.politeness.delay = Duration::from_millis(200);
+    let started = std::time::Instant::now();
+    let out = crawl(config).await;
+
+    // One URL spent its two attempts on robots.txt; the other 19 were recorded at once, and the
+    // 200 ms delay was not spent on URLs that made no request.
+    assert_eq!(down.paths(), ["/robots.txt", "/robots.txt"]);
+    let errors: Vec<&str> = links.iter().map(|l| out.page(l)["error"].as_str().unwrap()).collect();
+    assert_eq!(errors.iter().filter(|e| **e == "robots.txt unavailable: 503").count(), 1);
+    let held = "host unreachable, not requested (robots.txt unavailable: 503)";
+    assert_eq!(errors.iter().filter(|e| **e == held).count(), 19, "{errors:#?}");
+    assert_eq!(out.stats()["host_down_skipped"], 19);
+    assert!(started.elapsed() < Duration::from_secs(3), "took {:?}", started.elapsed());
+}

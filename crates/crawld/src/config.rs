@@ -63,6 +63,10 @@ pub struct PolitenessSection {
     /// Ceiling for a robots.txt Crawl-delay.
     #[serde(with = "humantime_serde")]
     pub max_crawl_delay: Duration,
+    /// After a URL of a host could not connect (or get robots.txt) through all its retries, the host's
+    /// other URLs are recorded as unreachable, without a request, for this long.
+    #[serde(with = "humantime_serde")]
+    pub host_down_hold: Duration,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -149,6 +153,7 @@ impl Default for PolitenessSection {
             delay: Duration::from_millis(250),
             respect_robots: true,
             max_crawl_delay: Duration::from_secs(30),
+            host_down_hold: Duration::from_secs(300),
         }
     }
 }

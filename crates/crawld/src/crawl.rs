@@ -11,13 +11,14 @@
 //! Fetching, robots.txt checks, HTML parsing and link filtering all run inside the fetch tasks
 //! ([`crate::task`]), so this loop only does bookkeeping.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
 use crawld_extract::{Scope, ScopeRules, fingerprint};
 use crawld_fetch::{FetchConfig, FetchPool, Fetcher, Retry};
-use crawld_frontier::{Candidate, Frontier, FrontierConfig, Lease, Next};
+use crawld_frontier::{Candidate, Frontier, FrontierConfig, HostId, Lease, Next};
 use crawld_sink::{Sink, SinkOptions};
 use rand::Rng;
 use tokio::time::Instant;
@@ -102,6 +103,7 @@ pub async fn run(config: Config, cancel: CancellationToken) -> anyhow::Result<Cr
         sink,
         ctx,
         stats: Stats::default(),
+        down: HashMap::new(),
     };
     let ending = crawl.run(&cancel).await;
     let Crawl { sink, mut stats, frontier, .. } = crawl;
@@ -147,6 +149,8 @@ struct Crawl<'a> {
     sink: Sink,
     ctx: Arc<TaskContext>,
     stats: Stats,
+    /// Hosts held as unreachable: until when, and why.
+    down: HashMap<HostId, (Instant, String)>,
 }
 
 impl Crawl<'_> {
@@ -189,14 +193,27 @@ impl Crawl<'_> {
     fn fill(&mut self) -> Option<Instant> {
         while self.pool.has_room() {
             match self.frontier.next(Instant::now().into_std()) {
-                Next::Ready(lease) => {
-                    debug!(url = %lease.url, depth = lease.depth, "fetch");
-                    self.pool.spawn(task::run(self.ctx.clone(), lease));
-                }
+                Next::Ready(lease) => match self.down_reason(lease.host) {
+                    Some(reason) => self.pool.spawn(std::future::ready(task::host_down(lease, reason))),
+                    None => {
+                        debug!(url = %lease.url, depth = lease.depth, "fetch");
+                        self.pool.spawn(task::run(self.ctx.clone(), lease));
+                    }
+                },
                 Next::Wait(at) => return Some(at.into()),
                 Next::Busy | Next::Done => return None,
             }
         }
+        None
+    }
+
+    /// Why a host is held as unreachable, while it is.
+    fn down_reason(&mut self, host: HostId) -> Option<String> {
+        let (until, reason) = self.down.get(&host)?;
+        if *until > Instant::now() {
+            return Some(reason.clone());
+        }
+        self.down.remove(&host);
         None
     }
 
@@ -220,9 +237,15 @@ impl Crawl<'_> {
             self.frontier.retry(&lease, now, now + wait);
             return Ok(());
         }
+        if let Some(reason) = outcome.unreachable() {
+            warn!(host = self.frontier.host_name(lease.host), %reason, hold = ?self.config.politeness.host_down_hold,
+                "host unreachable: its URLs are recorded without a request for a while");
+            self.down.insert(lease.host, (Instant::now() + self.config.politeness.host_down_hold, reason));
+        }
         let record = task::page_record(&lease, &outcome);
         self.stats.count(&record);
         self.stats.robots_blocked += u64::from(matches!(outcome, Outcome::Blocked { .. }));
+        self.stats.host_down_skipped += u64::from(matches!(outcome, Outcome::HostDown { .. }));
         if let Outcome::Fetched { links, redirect, .. } = &outcome {
             let parent: Arc<str> = Arc::from(lease.url.as_str());
             for (url, fp) in links {
@@ -239,7 +262,11 @@ impl Crawl<'_> {
                 self.follow_redirect(&lease, target, *fp, parent);
             }
         }
-        self.frontier.complete(&lease, now);
+        if outcome.made_a_request() {
+            self.frontier.complete(&lease, now);
+        } else {
+            self.frontier.complete_unrequested(&lease);
+        }
         self.sink.record(record).await.context("cannot write to the output directory")?;
         Ok(())
     }
@@ -271,7 +298,7 @@ impl Crawl<'_> {
                 Retry::No => return None,
             },
             Outcome::RobotsUnavailable { .. } => None,
-            Outcome::Blocked { .. } | Outcome::Crashed { .. } => return None,
+            Outcome::Blocked { .. } | Outcome::Crashed { .. } | Outcome::HostDown { .. } => return None,
         };
         if lease.retries >= self.config.crawl.max_retries {
             return None;

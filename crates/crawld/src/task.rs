@@ -5,7 +5,7 @@ use std::panic::AssertUnwindSafe;
 use std::time::Duration;
 
 use crawld_extract::{Scope, decode_html, extract_links, fingerprint, is_html};
-use crawld_fetch::{Fetcher, Response, RobotsVerdict};
+use crawld_fetch::{FetchFailure, Fetcher, Response, RobotsVerdict};
 use crawld_frontier::{Lease, SeenSet};
 use crawld_sink::{HttpExchange, PageRecord};
 use futures_util::FutureExt;
@@ -40,6 +40,8 @@ pub enum Outcome {
     },
     /// robots.txt could not be had, so the URL was not requested; worth a retry.
     RobotsUnavailable { reason: String },
+    /// The host is held as unreachable; nothing was requested.
+    HostDown { reason: String },
     /// The task panicked (a bug). The URL is recorded with the panic message so that its lease is
     /// returned and its BFS level can drain.
     Crashed { first_of_host: bool, message: String },
@@ -63,9 +65,38 @@ impl Outcome {
             Outcome::Crashed { first_of_host, .. } => first_of_host.then_some(None),
             Outcome::Blocked { robots } | Outcome::Fetched { robots, .. } => *robots,
             // The verdict is still unknown: the host stays at one request at a time.
-            Outcome::RobotsUnavailable { .. } => None,
+            Outcome::RobotsUnavailable { .. } | Outcome::HostDown { .. } => None,
         }
     }
+}
+
+impl Outcome {
+    /// Whether the host was contacted (and so its politeness delay should start).
+    pub fn made_a_request(&self) -> bool {
+        match self {
+            // With the host's first lease, the task fetched robots.txt itself.
+            Outcome::Blocked { robots } => robots.is_some(),
+            Outcome::HostDown { .. } => false,
+            Outcome::Fetched { .. } | Outcome::RobotsUnavailable { .. } | Outcome::Crashed { .. } => true,
+        }
+    }
+
+    /// Why the host could not be reached at all, when that is what this outcome says.
+    pub fn unreachable(&self) -> Option<String> {
+        match self {
+            Outcome::RobotsUnavailable { reason } => Some(format!("robots.txt unavailable: {reason}")),
+            Outcome::Fetched { response, .. } => match &response.failure {
+                Some(failure @ FetchFailure::Connect(_)) if response.status.is_none() => Some(failure.to_string()),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+}
+
+/// A lease of a host held as unreachable: recorded without a request.
+pub fn host_down(lease: Lease, reason: String) -> Finished {
+    Finished { lease, outcome: Outcome::HostDown { reason } }
 }
 
 /// One fetch task. Never loses its lease: a panic inside becomes [`Outcome::Crashed`].
@@ -173,6 +204,7 @@ pub fn page_record(lease: &Lease, outcome: &Outcome) -> PageRecord {
         Outcome::Blocked { .. } => record.error = Some("disallowed by robots.txt".to_owned()),
         Outcome::Crashed { message, .. } => record.error = Some(format!("internal error: {message}")),
         Outcome::RobotsUnavailable { reason } => record.error = Some(format!("robots.txt unavailable: {reason}")),
+        Outcome::HostDown { reason } => record.error = Some(format!("host unreachable, not requested ({reason})")),
         Outcome::Fetched { response, found, .. } => {
             let r = response.as_ref();
             record.status = r.status;

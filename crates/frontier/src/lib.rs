@@ -309,6 +309,16 @@ impl Frontier {
 
     /// A lease finished for good (whatever its status). Starts the host's politeness delay.
     pub fn complete(&mut self, lease: &Lease, now: Instant) {
+        self.finish(lease, Some(now));
+    }
+
+    /// A lease finished without any request to its host (robots.txt disallowed it, or the host is
+    /// known to be down): the host's politeness clock does not move.
+    pub fn complete_unrequested(&mut self, lease: &Lease) {
+        self.finish(lease, None);
+    }
+
+    fn finish(&mut self, lease: &Lease, requested_at: Option<Instant>) {
         self.seen.mark_done(lease.fingerprint);
         let before = self.allowed_depth();
         let pending = self.pending.get_mut(lease.depth as usize);
@@ -317,7 +327,7 @@ impl Frontier {
         if let Some(n) = pending {
             *n = n.saturating_sub(1);
         }
-        self.release(lease, now);
+        self.release(lease, requested_at);
         if self.allowed_depth() != before {
             // A BFS level drained: hosts waiting for it may go.
             for host in std::mem::take(&mut self.level_blocked) {
@@ -345,7 +355,7 @@ impl Frontier {
             retries: lease.retries + 1,
         });
         self.queued += 1;
-        self.release(lease, now);
+        self.release(lease, Some(now));
     }
 
     /// Record the host's robots.txt Crawl-delay (if any) and lift the one-at-a-time limit that holds
@@ -367,12 +377,14 @@ impl Frontier {
         &self.hosts[host.index()].key
     }
 
-    fn release(&mut self, lease: &Lease, now: Instant) {
+    fn release(&mut self, lease: &Lease, requested_at: Option<Instant>) {
         let delay = self.config.delay;
         let state = &mut self.hosts[lease.host.index()];
         state.in_flight = state.in_flight.saturating_sub(1);
-        let delay = state.crawl_delay.map_or(delay, |c| c.max(delay));
-        state.hold_until(now + delay);
+        if let Some(now) = requested_at {
+            let delay = state.crawl_delay.map_or(delay, |c| c.max(delay));
+            state.hold_until(now + delay);
+        }
         self.in_flight = self.in_flight.saturating_sub(1);
         self.schedule(lease.host);
     }

@@ -156,6 +156,17 @@ fn a_crawl_delay_means_one_request_at_a_time() {
 }
 
 #[test]
+fn a_lease_that_made_no_request_leaves_the_politeness_clock_alone() {
+    let mut f = Frontier::new(FrontierConfig { per_host_concurrency: 1, delay: Duration::from_secs(5), ..unlimited() });
+    let now = Instant::now();
+    f.add(candidate("http://a/blocked", 0));
+    f.add(candidate("http://a/next", 0));
+    let l = lease_known(&mut f, now);
+    f.complete_unrequested(&l);
+    assert_eq!(lease(&mut f, now).url.path(), "/next");
+}
+
+#[test]
 fn a_waiting_host_does_not_hold_up_another() {
     let mut f =
         Frontier::new(FrontierConfig { per_host_concurrency: 1, delay: Duration::from_secs(10), ..unlimited() });
