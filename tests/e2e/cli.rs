@@ -104,3 +104,50 @@ fn demo_crawls_its_own_site_with_no_internet() {
     assert!(out.lines.iter().any(|l| l["error"] == "disallowed by robots.txt"));
     assert_eq!(out.lines.iter().filter(|l| l["status"] == 200).count(), 60 + 2, "60 pages, the home page, a CSV");
 }
+
+/// Unmounts a tmpfs mounted for a test, even when the test fails.
+struct Mount(std::path::PathBuf);
+
+impl Drop for Mount {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+    }
+}
+
+#[test]
+fn a_full_disk_stops_the_crawl_with_a_clear_error_and_every_archived_page_indexed() {
+    // Needs root to mount a small filesystem; CI runs as root.
+    let root = Command::new("id").arg("-u").output().is_ok_and(|o| o.stdout.starts_with(b"0\n"));
+    let dir = tempfile::tempdir().unwrap();
+    let mnt = dir.path().join("mnt");
+    std::fs::create_dir(&mnt).unwrap();
+    let mounted = root
+        && Command::new("mount")
+            .args(["-t", "tmpfs", "-o", "size=2500k", "tmpfs"])
+            .arg(&mnt)
+            .status()
+            .unwrap()
+            .success();
+    if !mounted {
+        eprintln!("skipped: mounting a 2.5 MB tmpfs needs root");
+        return;
+    }
+    let _mount = Mount(mnt.clone());
+    let out = mnt.join("out");
+    let output = crawld().args(["demo", "--pages", "5000", "--out"]).arg(&out).output().unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("No space left on device"), "{stderr}");
+
+    // The disk filled mid-crawl, yet every response archived in WARC has its pages.jsonl line.
+    let lines = Output::read(&out).lines;
+    let indexed = lines.iter().filter(|l| l.get("warc").is_some()).count();
+    let mut archived = 0;
+    for file in std::fs::read_dir(out.join("warc")).unwrap() {
+        for record in warc::WarcReader::from_path_gzip(file.unwrap().path()).unwrap().iter_records() {
+            archived += usize::from(record.unwrap().header(warc::WarcHeader::WarcType).unwrap() == "response");
+        }
+    }
+    assert!(archived > 100, "the crawl got going before the disk filled: {archived}");
+    assert_eq!(indexed, archived);
+}

@@ -71,6 +71,7 @@
 mod atomic;
 mod gzip;
 mod record;
+mod reserve;
 mod timestamp;
 mod warc;
 mod writer;
@@ -93,6 +94,8 @@ const MANIFEST_FILE: &str = "crawl.json";
 const PAGES_FILE: &str = "pages.jsonl";
 const STATS_FILE: &str = "stats.json";
 const WARC_DIR: &str = "warc";
+/// crawld's own bookkeeping (not for people): the disk space reserve, later the frontier's state.
+const STATE_DIR: &str = "state";
 
 /// How the sink writes.
 #[derive(Debug, Clone)]
@@ -224,7 +227,8 @@ impl Sink {
         // pages.jsonl and warc/ must survive a crash from the start, or a recovered directory looks unused.
         sync_dir(dir)?;
 
-        let writer = Writer::new(pages_path, pages, warc, dir.join(STATS_FILE), opts.sync_interval);
+        let reserve = reserve::Reserve::create(&dir.join(STATE_DIR))?;
+        let writer = Writer::new(pages_path, pages, warc, dir.join(STATS_FILE), opts.sync_interval, reserve);
         // tokio panics on a zero bound; one slot is the closest meaning.
         let (tx, rx) = mpsc::channel(opts.queue.max(1));
         let failure = Arc::new(Failure::default());

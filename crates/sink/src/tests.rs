@@ -297,7 +297,8 @@ async fn pages_and_warc_round_trip() {
     assert_eq!(summary.warc_records, 7);
     assert_eq!(summary.warc_files, 1);
     assert_eq!(summary.warc_bytes, std::fs::metadata(&files[0]).unwrap().len());
-    assert_eq!(names(&dir), ["crawl.json", "pages.jsonl", "warc"]);
+    assert_eq!(names(&dir), ["crawl.json", "pages.jsonl", "state", "warc"]);
+    assert_eq!(names(&dir.join("state")), [] as [&str; 0], "the space reserve is given back at finish");
 }
 
 #[tokio::test]
@@ -401,7 +402,7 @@ async fn stats_are_replaced_atomically() {
     let last: Value = serde_json::from_slice(&std::fs::read(dir.join("stats.json")).unwrap()).unwrap();
     assert_eq!(last, json!({"pages": 20}));
     // No temporary file is left behind.
-    assert_eq!(names(dir), ["crawl.json", "pages.jsonl", "stats.json", "warc"]);
+    assert_eq!(names(dir), ["crawl.json", "pages.jsonl", "state", "stats.json", "warc"]);
     assert_eq!(warc_files(dir).len(), 1);
 }
 
@@ -504,7 +505,7 @@ async fn without_warc_only_the_index_is_written() {
     sink.record(page("http://example.com/2", 1, None)).await.unwrap();
     let summary = sink.finish().await.unwrap();
     assert_eq!((summary.pages, summary.warc_records, summary.warc_files, summary.warc_bytes), (2, 0, 0, 0));
-    assert_eq!(names(dir), ["crawl.json", "pages.jsonl"]);
+    assert_eq!(names(dir), ["crawl.json", "pages.jsonl", "state"]);
     for line in lines(dir) {
         let v: Value = serde_json::from_str(&line).unwrap();
         assert!(v.get("warc").is_none(), "{line}");

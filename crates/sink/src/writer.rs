@@ -15,11 +15,12 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::atomic::write_atomic;
 use crate::record::{self, PageRecord};
+use crate::reserve::Reserve;
 use crate::warc::WarcWriter;
 use crate::{SinkError, SinkSummary};
 
 /// Sync early once this many line bytes wait in memory, whatever the interval, to bound memory use.
-const PENDING_LIMIT: usize = 1 << 20;
+pub(crate) const PENDING_LIMIT: usize = 1 << 20;
 
 #[derive(Debug)]
 pub(crate) enum Msg {
@@ -64,6 +65,7 @@ pub(crate) struct Writer {
     stats_path: PathBuf,
     sync_interval: Duration,
     last_sync: Instant,
+    reserve: Reserve,
 }
 
 impl Writer {
@@ -73,6 +75,7 @@ impl Writer {
         warc: Option<WarcWriter>,
         stats_path: PathBuf,
         sync_interval: Duration,
+        reserve: Reserve,
     ) -> Self {
         Writer {
             pages_path,
@@ -86,6 +89,7 @@ impl Writer {
             stats_path,
             sync_interval,
             last_sync: Instant::now(),
+            reserve,
         }
     }
 
@@ -145,6 +149,7 @@ impl Writer {
 
     fn finish(&mut self) -> Result<SinkSummary, SinkError> {
         self.sync()?;
+        self.reserve.release();
         let (warc_records, warc_files, warc_bytes) = self.warc.as_ref().map_or((0, 0, 0), WarcWriter::totals);
         Ok(SinkSummary { pages: self.pages_written, warc_records, warc_files, warc_bytes })
     }
@@ -189,8 +194,10 @@ pub(crate) fn run(mut writer: Writer, mut rx: mpsc::Receiver<Msg>, failure: Arc<
         };
         if let Err(e) = step {
             tracing::error!("crawl output: {e}; stopping the writer");
-            // Lines already queued refer to WARC records written before the failure: try to keep them.
-            // A second error here says nothing new.
+            // Lines already queued refer to WARC records written before the failure: keep them, in
+            // the space held back for this (the failure may well be a full disk). A second error here
+            // says nothing new.
+            writer.reserve.release();
             let _ = writer.sync();
             failure.set(e);
             return;
