@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use crate::support::site::gaps;
 use crate::support::{Page, Site, config, crawl};
 
 const ROBOTS: &str = "\
@@ -91,9 +92,8 @@ async fn the_delay_separates_the_end_of_one_request_from_the_start_of_the_next()
 
     let hits = site.hits();
     assert_eq!(hits.len(), 6, "robots.txt and five pages");
-    for pair in hits.windows(2) {
-        let gap = pair[1].started.duration_since(pair[0].finished);
-        assert!(gap >= delay, "{} started {gap:?} after {} ended", pair[1].path, pair[0].path);
+    for (gap, path) in gaps(&hits) {
+        assert!(gap >= delay, "{path} started {gap:?} after the request before it ended");
     }
 }
 
@@ -115,14 +115,9 @@ async fn crawl_delay_raises_the_delay_up_to_the_configured_ceiling() {
 
     let hits = site.hits();
     assert_eq!(hits.len(), 4);
-    for pair in hits.windows(2) {
-        let gap = pair[1].started.duration_since(pair[0].finished);
-        assert!(
-            gap >= Duration::from_millis(300),
-            "Crawl-delay (capped at 300 ms) kept: {gap:?} before {}",
-            pair[1].path
-        );
-        assert!(gap < Duration::from_secs(5), "Crawl-delay capped by max_crawl_delay: gap {gap:?}");
+    for (gap, path) in gaps(&hits) {
+        assert!(gap >= Duration::from_millis(300), "Crawl-delay (capped at 300 ms) kept: {gap:?} before {path}");
+        assert!(gap < Duration::from_secs(5), "Crawl-delay capped by max_crawl_delay: {gap:?} before {path}");
     }
 }
 
@@ -221,9 +216,8 @@ async fn crawl_delay_holds_when_the_first_url_of_a_host_is_disallowed() {
     assert_eq!(out.page(&site.url("/private/x"))["error"], "disallowed by robots.txt");
     let hits: Vec<_> = site.hits().into_iter().filter(|h| h.path != "/robots.txt").collect();
     assert_eq!(hits.len(), 3);
-    for pair in hits.windows(2) {
-        let gap = pair[1].started.duration_since(pair[0].finished);
-        assert!(gap >= Duration::from_secs(1), "Crawl-delay: 1 kept: {gap:?} before {}", pair[1].path);
+    for (gap, path) in gaps(&hits) {
+        assert!(gap >= Duration::from_secs(1), "Crawl-delay: 1 kept: {gap:?} before {path}");
     }
 }
 

@@ -185,20 +185,9 @@ fn links_of(ctx: &TaskContext, lease: &Lease, response: &Response) -> (u32, Vec<
 /// The pages.jsonl line (and WARC exchange) of a finished URL.
 pub fn page_record(lease: &Lease, outcome: &Outcome) -> PageRecord {
     let mut record = PageRecord {
-        url: lease.url.to_string(),
-        depth: lease.depth,
         parent: lease.parent.as_deref().map(str::to_owned),
-        status: None,
-        content_type: None,
-        bytes: 0,
-        fetched_at: std::time::SystemTime::now(),
-        elapsed_ms: 0,
-        links: 0,
-        error: None,
-        redirect: None,
-        truncated: false,
         attempts: lease.retries + 1,
-        exchange: None,
+        ..PageRecord::new(lease.url.as_str(), lease.depth)
     };
     match outcome {
         Outcome::Blocked { .. } => record.error = Some("disallowed by robots.txt".to_owned()),

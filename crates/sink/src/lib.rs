@@ -34,25 +34,17 @@
 //! let sink = Sink::create(out.path(), &manifest, SinkOptions::default())?;
 //!
 //! let page = PageRecord {
-//!     url: "http://example.com/".into(),
-//!     depth: 0,
-//!     parent: None,
 //!     status: Some(200),
 //!     content_type: Some("text/plain".into()),
 //!     bytes: 5,
-//!     fetched_at: std::time::SystemTime::now(),
 //!     elapsed_ms: 31,
-//!     links: 0,
-//!     error: None,
-//!     redirect: None,
-//!     truncated: false,
-//!     attempts: 1,
 //!     exchange: Some(HttpExchange {
 //!         request_head: b"GET / HTTP/1.1\r\nHost: example.com\r\n\r\n".to_vec(),
 //!         response_head: b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\n".to_vec(),
 //!         body: bytes::Bytes::from_static(b"hello"),
 //!         remote_ip: None,
 //!     }),
+//!     ..PageRecord::new("http://example.com/", 0)
 //! };
 //! let runtime = tokio::runtime::Builder::new_current_thread().build()?;
 //! let summary = runtime.block_on(async {

@@ -33,6 +33,29 @@ pub struct PageRecord {
     pub exchange: Option<HttpExchange>,
 }
 
+impl PageRecord {
+    /// A record of `url` at `depth` with nothing known yet: no parent, no response, fetched now, first
+    /// attempt. Fill in the rest with struct-update syntax.
+    pub fn new(url: impl Into<String>, depth: u32) -> PageRecord {
+        PageRecord {
+            url: url.into(),
+            depth,
+            parent: None,
+            status: None,
+            content_type: None,
+            bytes: 0,
+            fetched_at: SystemTime::now(),
+            elapsed_ms: 0,
+            links: 0,
+            error: None,
+            redirect: None,
+            truncated: false,
+            attempts: 1,
+            exchange: None,
+        }
+    }
+}
+
 /// The bytes of one HTTP request/response as they are to be archived.
 #[derive(Debug, Clone, Default)]
 pub struct HttpExchange {
@@ -122,20 +145,9 @@ mod tests {
 
     fn page() -> PageRecord {
         PageRecord {
-            url: "https://example.com/".into(),
-            depth: 0,
-            parent: None,
-            status: None,
-            content_type: None,
-            bytes: 0,
             fetched_at: UNIX_EPOCH + Duration::from_millis(1_700_000_000_042),
             elapsed_ms: 12,
-            links: 0,
-            error: None,
-            redirect: None,
-            truncated: false,
-            attempts: 1,
-            exchange: None,
+            ..PageRecord::new("https://example.com/", 0)
         }
     }
 

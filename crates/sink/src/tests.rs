@@ -24,20 +24,10 @@ fn fetched_at() -> SystemTime {
 
 fn page(url: &str, depth: u32, parent: Option<&str>) -> PageRecord {
     PageRecord {
-        url: url.into(),
-        depth,
         parent: parent.map(Into::into),
-        status: None,
-        content_type: None,
-        bytes: 0,
         fetched_at: fetched_at(),
         elapsed_ms: 40,
-        links: 0,
-        error: None,
-        redirect: None,
-        truncated: false,
-        attempts: 1,
-        exchange: None,
+        ..PageRecord::new(url, depth)
     }
 }
 

@@ -434,22 +434,8 @@ mod tests {
 
     #[test]
     fn a_failing_write_is_returned_not_panicked() {
-        let page = PageRecord {
-            url: "http://a/".into(),
-            depth: 0,
-            parent: None,
-            status: Some(200),
-            content_type: None,
-            bytes: 4,
-            fetched_at: UNIX_EPOCH,
-            elapsed_ms: 0,
-            links: 0,
-            error: None,
-            redirect: None,
-            truncated: false,
-            attempts: 1,
-            exchange: None,
-        };
+        let page =
+            PageRecord { status: Some(200), bytes: 4, fetched_at: UNIX_EPOCH, ..PageRecord::new("http://a/", 0) };
         let ex = HttpExchange {
             request_head: b"GET / HTTP/1.1\r\n\r\n".to_vec(),
             response_head: b"HTTP/1.1 200 OK\r\n\r\n".to_vec(),
@@ -466,22 +452,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let started = UNIX_EPOCH + std::time::Duration::from_secs(1_700_000_000);
         let mut w = WarcWriter::create(dir.path(), started, 1).unwrap();
-        let page = PageRecord {
-            url: "http://a/".into(),
-            depth: 0,
-            parent: None,
-            status: Some(200),
-            content_type: None,
-            bytes: 1,
-            fetched_at: started,
-            elapsed_ms: 0,
-            links: 0,
-            error: None,
-            redirect: None,
-            truncated: false,
-            attempts: 1,
-            exchange: None,
-        };
+        let page = PageRecord { status: Some(200), bytes: 1, fetched_at: started, ..PageRecord::new("http://a/", 0) };
         let ex = HttpExchange::default();
         let a = w.write_exchange(&page, &ex).unwrap();
         let b = w.write_exchange(&page, &ex).unwrap();
@@ -497,22 +468,7 @@ mod tests {
     }
 
     fn sample() -> (PageRecord, HttpExchange) {
-        let page = PageRecord {
-            url: "http://a/".into(),
-            depth: 0,
-            parent: None,
-            status: Some(200),
-            content_type: None,
-            bytes: 0,
-            fetched_at: UNIX_EPOCH,
-            elapsed_ms: 0,
-            links: 0,
-            error: None,
-            redirect: None,
-            truncated: false,
-            attempts: 1,
-            exchange: None,
-        };
+        let page = PageRecord { status: Some(200), fetched_at: UNIX_EPOCH, ..PageRecord::new("http://a/", 0) };
         let ex = HttpExchange {
             request_head: b"GET / HTTP/1.1\r\n\r\n".to_vec(),
             response_head: b"HTTP/1.1 200 OK\r\n\r\n".to_vec(),

@@ -69,6 +69,11 @@ impl Page {
     }
 }
 
+/// Time from the end of each request to the start of the next, with the path of the next.
+pub fn gaps(hits: &[Hit]) -> Vec<(Duration, &str)> {
+    hits.windows(2).map(|w| (w[1].started.duration_since(w[0].finished), w[1].path.as_str())).collect()
+}
+
 /// One request the site served.
 #[derive(Debug, Clone)]
 pub struct Hit {
