@@ -12,6 +12,7 @@ async fn every_page_is_in_pages_jsonl_and_its_exchange_in_warc() {
     let site = Site::start(
         "127.0.0.1",
         [
+            ("/robots.txt", Page::typed("text/plain", "User-agent: *\nDisallow: /private\n")),
             ("/", Page::links(&["/a", "/b", "/gone"])),
             ("/a", Page::links(&["/b"])),
             ("/b", Page::typed("text/plain", "plain text body")),
@@ -54,8 +55,12 @@ async fn every_page_is_in_pages_jsonl_and_its_exchange_in_warc() {
         }
         assert_eq!(types.first().map(String::as_str), Some("warcinfo"), "{file:?} starts with warcinfo");
     }
-    assert_eq!(responses.len(), 4);
-    assert_eq!(requests, 4);
+    // Four pages plus robots.txt, which is archived but is not a page.
+    assert_eq!(responses.len(), 5);
+    assert_eq!(requests, 5);
+    assert!(responses[&site.url("/robots.txt")].ends_with(b"\r\n\r\nUser-agent: *\nDisallow: /private\n"));
+    assert!(!out.has(&site.url("/robots.txt")));
+    assert_eq!(out.stats()["robots_txt_archived"], 1);
     let b = &responses[&site.url("/b")];
     assert!(b.starts_with(b"HTTP/1.1 200 OK\r\n"));
     assert!(b.ends_with(b"\r\n\r\nplain text body"));

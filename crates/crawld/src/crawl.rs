@@ -219,8 +219,15 @@ impl Crawl<'_> {
 
     /// Hand a finished fetch to the sink and its links to the frontier; or queue it again for a retry.
     async fn finish(&mut self, finished: Finished, stopping: bool) -> anyhow::Result<()> {
-        let Finished { lease, outcome } = finished;
+        let Finished { lease, outcome, robots_txt } = finished;
         let now = Instant::now().into_std();
+        for response in &robots_txt {
+            self.stats.robots_txt_archived += 1;
+            self.sink
+                .archive(task::response_record(response, lease.depth))
+                .await
+                .context("cannot write to the output directory")?;
+        }
         if let Some(crawl_delay) = outcome.robots_delay() {
             self.frontier.set_host_delay(lease.host, crawl_delay);
         }

@@ -15,6 +15,8 @@ pub struct Stats {
     /// URLs for which no response came (connection errors, timeouts, robots.txt disallowed).
     pub errors: u64,
     pub robots_blocked: u64,
+    /// robots.txt responses archived in WARC (they have no pages.jsonl line).
+    pub robots_txt_archived: u64,
     /// URLs recorded without a request because their host was held as unreachable.
     pub host_down_skipped: u64,
     pub truncated: u64,

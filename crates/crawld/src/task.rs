@@ -29,6 +29,8 @@ pub struct TaskContext {
 pub struct Finished {
     pub lease: Lease,
     pub outcome: Outcome,
+    /// robots.txt responses this task's robots check received (each redirect hop), for the archive.
+    pub robots_txt: Vec<Response>,
 }
 
 #[derive(Debug)]
@@ -96,7 +98,7 @@ impl Outcome {
 
 /// A lease of a host held as unreachable: recorded without a request.
 pub fn host_down(lease: Lease, reason: String) -> Finished {
-    Finished { lease, outcome: Outcome::HostDown { reason } }
+    Finished { lease, outcome: Outcome::HostDown { reason }, robots_txt: Vec::new() }
 }
 
 /// One fetch task. Never loses its lease: a panic inside becomes [`Outcome::Crashed`].
@@ -111,7 +113,7 @@ pub async fn run(ctx: std::sync::Arc<TaskContext>, lease: Lease) -> Finished {
                 .or_else(|| panic.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "unknown panic".to_owned());
             tracing::error!(url = %kept.url, %message, "fetch task panicked");
-            Finished { lease: kept, outcome: Outcome::Crashed { first_of_host, message } }
+            Finished { lease: kept, outcome: Outcome::Crashed { first_of_host, message }, robots_txt: Vec::new() }
         }
     }
 }
@@ -119,14 +121,17 @@ pub async fn run(ctx: std::sync::Arc<TaskContext>, lease: Lease) -> Finished {
 #[instrument(level = "trace", skip_all, fields(url = %lease.url))]
 async fn fetch_page(ctx: std::sync::Arc<TaskContext>, lease: Lease) -> Finished {
     let mut robots = None;
+    let mut robots_txt = Vec::new();
     if ctx.respect_robots {
-        match ctx.fetcher.robots(&lease.url).await {
+        let (verdict, responses) = ctx.fetcher.robots_for_archive(&lease.url).await;
+        robots_txt = responses;
+        match verdict {
             RobotsVerdict::Disallowed { crawl_delay } => {
                 let robots = lease.first_of_host.then_some(crawl_delay);
-                return Finished { outcome: Outcome::Blocked { robots }, lease };
+                return Finished { outcome: Outcome::Blocked { robots }, lease, robots_txt };
             }
             RobotsVerdict::Unavailable { reason } => {
-                return Finished { outcome: Outcome::RobotsUnavailable { reason }, lease };
+                return Finished { outcome: Outcome::RobotsUnavailable { reason }, lease, robots_txt };
             }
             RobotsVerdict::Allowed { crawl_delay } => {
                 if lease.first_of_host {
@@ -153,7 +158,8 @@ async fn fetch_page(ctx: std::sync::Arc<TaskContext>, lease: Lease) -> Finished 
             let fp = fingerprint(&target);
             (target, fp)
         });
-    Finished { outcome: Outcome::Fetched { response: Box::new(response), robots, found, links, redirect }, lease }
+    let outcome = Outcome::Fetched { response: Box::new(response), robots, found, links, redirect };
+    Finished { outcome, lease, robots_txt }
 }
 
 /// Links of a successful HTML page that are in scope, within depth, and not already known shallower.
@@ -184,34 +190,36 @@ fn links_of(ctx: &TaskContext, lease: &Lease, response: &Response) -> (u32, Vec<
 
 /// The pages.jsonl line (and WARC exchange) of a finished URL.
 pub fn page_record(lease: &Lease, outcome: &Outcome) -> PageRecord {
-    let mut record = PageRecord {
-        parent: lease.parent.as_deref().map(str::to_owned),
-        attempts: lease.retries + 1,
-        ..PageRecord::new(lease.url.as_str(), lease.depth)
-    };
-    match outcome {
-        Outcome::Blocked { .. } => record.error = Some("disallowed by robots.txt".to_owned()),
-        Outcome::Crashed { message, .. } => record.error = Some(format!("internal error: {message}")),
-        Outcome::RobotsUnavailable { reason } => record.error = Some(format!("robots.txt unavailable: {reason}")),
-        Outcome::HostDown { reason } => record.error = Some(format!("host unreachable, not requested ({reason})")),
+    let error = |text: String| PageRecord { error: Some(text), ..PageRecord::new(lease.url.as_str(), lease.depth) };
+    let record = match outcome {
+        Outcome::Blocked { .. } => error("disallowed by robots.txt".to_owned()),
+        Outcome::Crashed { message, .. } => error(format!("internal error: {message}")),
+        Outcome::RobotsUnavailable { reason } => error(format!("robots.txt unavailable: {reason}")),
+        Outcome::HostDown { reason } => error(format!("host unreachable, not requested ({reason})")),
         Outcome::Fetched { response, found, .. } => {
-            let r = response.as_ref();
-            record.status = r.status;
-            record.content_type = r.content_type.clone();
-            record.bytes = r.wire_bytes;
-            record.fetched_at = r.fetched_at;
-            record.elapsed_ms = r.elapsed.as_millis() as u64;
-            record.links = *found;
-            record.error = r.failure.as_ref().map(|f| f.to_string());
-            record.redirect = r.location.as_ref().map(|l| l.to_string());
-            record.truncated = r.truncated;
-            record.exchange = r.exchange.as_ref().map(|e| HttpExchange {
-                request_head: e.request_head.clone(),
-                response_head: e.response_head.clone(),
-                body: e.raw_body.clone(),
-                remote_ip: e.remote_ip,
-            });
+            PageRecord { links: *found, ..response_record(response, lease.depth) }
         }
+    };
+    PageRecord { parent: lease.parent.as_deref().map(str::to_owned), attempts: lease.retries + 1, ..record }
+}
+
+/// What a response says, as a record at `depth` (no parent, first attempt, no links counted).
+pub fn response_record(r: &Response, depth: u32) -> PageRecord {
+    PageRecord {
+        status: r.status,
+        content_type: r.content_type.clone(),
+        bytes: r.wire_bytes,
+        fetched_at: r.fetched_at,
+        elapsed_ms: r.elapsed.as_millis() as u64,
+        error: r.failure.as_ref().map(|f| f.to_string()),
+        redirect: r.location.as_ref().map(|l| l.to_string()),
+        truncated: r.truncated,
+        exchange: r.exchange.as_ref().map(|e| HttpExchange {
+            request_head: e.request_head.clone(),
+            response_head: e.response_head.clone(),
+            body: e.raw_body.clone(),
+            remote_ip: e.remote_ip,
+        }),
+        ..PageRecord::new(r.url.as_str(), depth)
     }
-    record
 }

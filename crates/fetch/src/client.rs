@@ -128,6 +128,16 @@ impl Fetcher {
         self.inner.robots.verdict(self, url).await
     }
 
+    /// Like [`Fetcher::robots`], plus the robots.txt responses this origin's load received (each
+    /// redirect hop), for the archive. They are handed out once: to the first caller that asks after
+    /// a load, so each is archived once however many callers shared the load.
+    pub async fn robots_for_archive(&self, url: &Url) -> (RobotsVerdict, Vec<Response>) {
+        if !self.inner.cfg.respect_robots {
+            return (RobotsVerdict::Allowed { crawl_delay: None }, Vec::new());
+        }
+        self.inner.robots.verdict_and_responses(self, url).await
+    }
+
     /// How many robots.txt requests were made (each redirect hop counts).
     pub fn robots_fetched(&self) -> u64 {
         self.inner.robots.requests()

@@ -1,8 +1,8 @@
 //! The per-origin robots.txt cache (RFC 9309): one fetch per origin, shared by every caller.
 
 use std::panic::AssertUnwindSafe;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use dashmap::DashMap;
@@ -11,6 +11,7 @@ use tokio::sync::OnceCell;
 use tracing::debug;
 use url::{Position, Url};
 
+use crate::Response;
 use crate::client::Fetcher;
 
 /// RFC 9309 §2.5: parse at least 500 KiB; anything past this is ignored.
@@ -53,9 +54,16 @@ struct Entry {
     crawl_delay: Option<Duration>,
     loaded: Instant,
     expires: Instant,
+    /// The responses of the load, until one caller takes them for the archive.
+    responses: Mutex<Vec<Response>>,
 }
 
 impl Entry {
+    fn new(rules: Rules, crawl_delay: Option<Duration>, ttl: Duration, responses: Vec<Response>) -> Entry {
+        let loaded = Instant::now();
+        Entry { rules, crawl_delay, loaded, expires: loaded + ttl, responses: Mutex::new(responses) }
+    }
+
     fn verdict(&self, url: &Url) -> RobotsVerdict {
         let allowed = match &self.rules {
             Rules::AllowAll => true,
@@ -109,6 +117,16 @@ impl RobotsCache {
         self.entry(fetcher, &origin).await.verdict(url)
     }
 
+    pub(crate) async fn verdict_and_responses(&self, fetcher: &Fetcher, url: &Url) -> (RobotsVerdict, Vec<Response>) {
+        let Some(origin) = origin_of(url) else {
+            return (RobotsVerdict::Allowed { crawl_delay: None }, Vec::new());
+        };
+        let entry = self.entry(fetcher, &origin).await;
+        // Poisoning cannot leave a Vec half-taken, so the inner value is safe to use.
+        let responses = std::mem::take(&mut *entry.responses.lock().unwrap_or_else(PoisonError::into_inner));
+        (entry.verdict(url), responses)
+    }
+
     async fn entry(&self, fetcher: &Fetcher, origin: &str) -> Arc<Entry> {
         let asked = Instant::now();
         let cell = self.cell(origin);
@@ -132,7 +150,8 @@ impl RobotsCache {
     }
 
     async fn load(&self, fetcher: &Fetcher, origin: &str) -> Arc<Entry> {
-        let (rules, how) = self.fetch_rules(fetcher, origin).await;
+        let mut responses = Vec::new();
+        let (rules, how) = self.fetch_rules(fetcher, origin, &mut responses).await;
         let max_delay = fetcher.config().max_crawl_delay;
         let crawl_delay = match &rules {
             Rules::Parsed(robot) => robot.delay.and_then(|secs| crawl_delay(secs, max_delay)),
@@ -145,12 +164,11 @@ impl RobotsCache {
             Rules::Parsed(_) => "rules",
         };
         debug!(origin, verdict, how = %how, crawl_delay_ms = crawl_delay.map(|d| d.as_millis() as u64), "robots.txt");
-        let loaded = Instant::now();
-        Arc::new(Entry { rules, crawl_delay, loaded, expires: loaded + ttl })
+        Arc::new(Entry::new(rules, crawl_delay, ttl, responses))
     }
 
     /// Fetches and interprets the origin's robots.txt; the text says what decided it, for the log.
-    async fn fetch_rules(&self, fetcher: &Fetcher, origin: &str) -> (Rules, String) {
+    async fn fetch_rules(&self, fetcher: &Fetcher, origin: &str, responses: &mut Vec<Response>) -> (Rules, String) {
         let mut target = match Url::parse(&format!("{origin}/robots.txt")) {
             Ok(url) => url,
             Err(e) => return (Rules::AllowAll, format!("no robots.txt URL: {e}")),
@@ -159,6 +177,8 @@ impl RobotsCache {
         loop {
             self.requests.fetch_add(1, Ordering::Relaxed);
             let resp = fetcher.get(&target, MAX_ROBOTS_BYTES).await;
+            // Bytes inside: a cheap clone, kept for the archive.
+            responses.push(resp.clone());
             let status = match (resp.status, &resp.failure) {
                 // RFC 9309 §2.3.1.4: unreachable means assume complete disallow.
                 (None, Some(failure)) => return unavailable(failure.to_string()),
@@ -265,12 +285,7 @@ mod tests {
     }
 
     fn parsed(txt: &str) -> Entry {
-        Entry {
-            rules: Rules::Parsed(Box::new(Robot::new("crawld", txt.as_bytes()).unwrap())),
-            crawl_delay: None,
-            loaded: Instant::now(),
-            expires: Instant::now(),
-        }
+        Entry::new(Rules::Parsed(Box::new(Robot::new("crawld", txt.as_bytes()).unwrap())), None, Duration::ZERO, vec![])
     }
 
     #[test]
@@ -285,8 +300,7 @@ mod tests {
 
     #[test]
     fn unavailable_keeps_robots_txt_reachable() {
-        let now = Instant::now();
-        let e = Entry { rules: Rules::Unavailable("503".into()), crawl_delay: None, loaded: now, expires: now };
+        let e = Entry::new(Rules::Unavailable("503".into()), None, Duration::ZERO, vec![]);
         assert_eq!(e.verdict(&Url::parse("http://h/").unwrap()), RobotsVerdict::Unavailable { reason: "503".into() });
         assert!(e.verdict(&Url::parse("http://h/robots.txt").unwrap()).is_allowed());
     }
@@ -302,12 +316,7 @@ mod tests {
         ];
         for input in inputs {
             if let Ok(robot) = Robot::new("crawld", &input) {
-                let e = Entry {
-                    rules: Rules::Parsed(Box::new(robot)),
-                    crawl_delay: None,
-                    loaded: Instant::now(),
-                    expires: Instant::now(),
-                };
+                let e = Entry::new(Rules::Parsed(Box::new(robot)), None, Duration::ZERO, vec![]);
                 let _ = e.verdict(&Url::parse("http://h/some/path?q=1").unwrap());
             }
         }

@@ -253,6 +253,12 @@ impl Sink {
         self.send(Msg::Page(Box::new(page))).await
     }
 
+    /// Archive an exchange in WARC without a pages.jsonl line: for what the crawl fetched that is not
+    /// a page of it, such as robots.txt. A page without an exchange writes nothing.
+    pub async fn archive(&self, page: PageRecord) -> Result<(), SinkError> {
+        self.send(Msg::Archive(Box::new(page))).await
+    }
+
     /// Replace stats.json atomically with this value.
     ///
     /// Queued in order with the pages; returns once queued ([`sync`](Sink::sync) waits for it to be written).

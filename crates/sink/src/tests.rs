@@ -588,3 +588,24 @@ async fn many_tasks_can_record_at_once() {
     urls.dedup();
     assert_eq!(urls.len(), 100);
 }
+
+#[tokio::test]
+async fn archive_writes_warc_records_but_no_line() {
+    let out = tempfile::tempdir().unwrap();
+    let dir = out.path();
+    let sink = Sink::create(dir, &json!({}), opts()).unwrap();
+    let robots = with_exchange(
+        page("http://example.com/robots.txt", 0, None),
+        200,
+        exchange("/robots.txt", "200 OK", "User-agent: *", None),
+    );
+    sink.archive(robots).await.unwrap();
+    sink.record(page("http://example.com/", 0, None)).await.unwrap();
+    sink.finish().await.unwrap();
+
+    assert_eq!(lines(dir).len(), 1, "only the page has a line");
+    let records = parse_records(WarcReader::from_path_gzip(&warc_files(dir)[0]).unwrap());
+    let types: Vec<&str> = records.iter().map(|r| r.get(WarcHeader::WarcType)).collect();
+    assert_eq!(types, ["warcinfo", "response", "request"]);
+    assert_eq!(records[1].get(WarcHeader::TargetURI), "http://example.com/robots.txt");
+}

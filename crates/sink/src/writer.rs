@@ -25,6 +25,8 @@ pub(crate) const PENDING_LIMIT: usize = 1 << 20;
 #[derive(Debug)]
 pub(crate) enum Msg {
     Page(Box<PageRecord>),
+    /// WARC records only, no line.
+    Archive(Box<PageRecord>),
     Stats(serde_json::Value),
     /// Sync now and report the outcome.
     Sync(oneshot::Sender<Result<(), SinkError>>),
@@ -105,6 +107,13 @@ impl Writer {
         Ok(())
     }
 
+    fn archive(&mut self, page: &PageRecord) -> Result<(), SinkError> {
+        if let (Some(warc), Some(ex)) = (&mut self.warc, &page.exchange) {
+            warc.write_exchange(page, ex)?;
+        }
+        Ok(())
+    }
+
     fn stats(&self, stats: &serde_json::Value) -> Result<(), SinkError> {
         let mut bytes =
             serde_json::to_vec_pretty(stats).map_err(|e| SinkError::io("serialize", &self.stats_path, e.into()))?;
@@ -168,6 +177,7 @@ pub(crate) fn run(mut writer: Writer, mut rx: mpsc::Receiver<Msg>, failure: Arc<
         };
         let step = match msg {
             Msg::Page(page) => writer.page(&page).and_then(|()| writer.maybe_sync()),
+            Msg::Archive(page) => writer.archive(&page).and_then(|()| writer.maybe_sync()),
             Msg::Stats(stats) => writer.stats(&stats).and_then(|()| writer.maybe_sync()),
             Msg::Tick => writer.maybe_sync(),
             Msg::Sync(reply) => match writer.sync() {

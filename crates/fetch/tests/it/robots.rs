@@ -274,3 +274,19 @@ async fn garbage_robots_does_not_hurt() {
     .await;
     assert!(!allowed(&f, addr, "/zipped").await);
 }
+
+#[tokio::test]
+async fn robots_responses_are_handed_out_once_for_the_archive() {
+    let (addr, hits) = robots_server(|| text("User-agent: *\nDisallow: /private\n")).await;
+    let f = fetcher();
+    let (verdict, responses) = f.robots_for_archive(&url(addr, "/private/x")).await;
+    assert_eq!(verdict, RobotsVerdict::Disallowed { crawl_delay: None });
+    assert_eq!(responses.len(), 1);
+    let exchange = responses[0].exchange.as_ref().unwrap();
+    assert!(exchange.request_head.starts_with(b"GET /robots.txt HTTP/1.1\r\n"));
+    assert_eq!(&exchange.raw_body[..], b"User-agent: *\nDisallow: /private\n");
+    // Later callers share the cached verdict, not the responses.
+    let (_, again) = f.robots_for_archive(&url(addr, "/")).await;
+    assert!(again.is_empty());
+    assert_eq!(hits.load(Ordering::SeqCst), 1);
+}
