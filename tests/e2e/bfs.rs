@@ -36,7 +36,8 @@ async fn a_page_linked_at_depth_2_and_again_at_depth_5_is_recorded_at_depth_2() 
         ("/after", &[]),
     ];
     let site = Site::start("127.0.0.1", graph.iter().map(|&(path, links)| (path, Page::links(links)))).await;
-    site.route("/short", Page::links(&["/target"]).delay(Duration::from_millis(700)));
+    // Slow enough that /l1 and /l2 are fetched meanwhile, even on a loaded machine.
+    site.route("/short", Page::links(&["/target"]).delay(Duration::from_millis(1500)));
     let (config, _dir) = config(&[site.url("/")]);
     let out = crawl(config).await;
 

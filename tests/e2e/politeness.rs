@@ -230,17 +230,13 @@ async fn a_host_that_stays_unreachable_is_held_and_its_other_urls_recorded_witho
     let (mut config, _dir) = config(&[home.url("/")]);
     config.scope.allowed_hosts = vec!["127.0.0.2".into(), "127.0.0.3".into()];
     config.crawl.max_retries = 1;
-    config.politeness.delay = Duration::from_millis(200);
-    let started = std::time::Instant::now();
     let out = crawl(config).await;
 
-    // One URL spent its two attempts on robots.txt; the other 19 were recorded at once, and the
-    // 200 ms delay was not spent on URLs that made no request.
+    // One URL spent its two attempts on robots.txt; the other 19 were recorded without a request.
     assert_eq!(down.paths(), ["/robots.txt", "/robots.txt"]);
     let errors: Vec<&str> = links.iter().map(|l| out.page(l)["error"].as_str().unwrap()).collect();
     assert_eq!(errors.iter().filter(|e| **e == "robots.txt unavailable: 503").count(), 1);
     let held = "host unreachable, not requested (robots.txt unavailable: 503)";
     assert_eq!(errors.iter().filter(|e| **e == held).count(), 19, "{errors:#?}");
     assert_eq!(out.stats()["host_down_skipped"], 19);
-    assert!(started.elapsed() < Duration::from_secs(3), "took {:?}", started.elapsed());
 }
