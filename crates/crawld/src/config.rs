@@ -6,7 +6,7 @@
 //! that span several keys are checked afterwards by [`Config::validate`].
 
 use std::fmt;
-use std::num::NonZeroUsize;
+use std::num::{NonZeroU64, NonZeroUsize};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -106,8 +106,6 @@ pub struct OutputSection {
     #[serde(with = "humantime_serde")]
     pub shutdown_grace: Duration,
 }
-
-pub type NonZeroU64 = std::num::NonZeroU64;
 
 fn nz(n: usize) -> NonZeroUsize {
     NonZeroUsize::new(n).unwrap_or(NonZeroUsize::MIN)

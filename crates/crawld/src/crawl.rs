@@ -89,7 +89,6 @@ pub async fn run(config: Config, cancel: CancellationToken) -> anyhow::Result<Cr
         seen: frontier.seen_set(),
         max_links: config.scope.max_links_per_page,
         max_depth: config.crawl.max_depth,
-        respect_robots: config.politeness.respect_robots,
         delay: config.politeness.delay,
     });
     for seed in &config.seeds {

@@ -20,7 +20,6 @@ pub struct TaskContext {
     pub seen: SeenSet,
     pub max_links: usize,
     pub max_depth: Option<u32>,
-    pub respect_robots: bool,
     pub delay: Duration,
 }
 
@@ -122,7 +121,7 @@ pub async fn run(ctx: std::sync::Arc<TaskContext>, lease: Lease) -> Finished {
 async fn fetch_page(ctx: std::sync::Arc<TaskContext>, lease: Lease) -> Finished {
     let mut robots = None;
     let mut robots_txt = Vec::new();
-    if ctx.respect_robots {
+    if ctx.fetcher.config().respect_robots {
         let (verdict, responses) = ctx.fetcher.robots_for_archive(&lease.url).await;
         robots_txt = responses;
         match verdict {
