@@ -52,9 +52,10 @@
 mod decode;
 mod links;
 mod normalize;
+mod scan;
 mod scope;
 
 pub use decode::{decode_html, is_html};
-pub use links::{ExtractedLinks, extract_links};
+pub use links::{ExtractedLinks, extract_links, extract_links_dom};
 pub use normalize::{fingerprint, normalize};
 pub use scope::{OutOfScope, Scope, ScopeRules};

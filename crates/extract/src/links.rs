@@ -6,15 +6,32 @@ use std::sync::LazyLock;
 use scraper::{Html, Selector};
 use url::Url;
 
-use crate::normalize::normalize;
+use html5ever::tendril::StrTendril;
+
+use crate::normalize::fingerprint;
+use crate::scan::{RawLinks, Source, scan};
 
 /// The links of one page, as returned by [`extract_links`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ExtractedLinks {
-    /// Absolute http(s) URLs without fragment, in document order, unique by [`normalize`] key.
+    /// Absolute http(s) URLs without fragment, in document order, unique by `normalize()` key.
     pub links: Vec<Url>,
     /// True when the page held more unique links than `max_links`; the rest were dropped.
     pub truncated: bool,
+}
+
+/// Absolute http(s) links found in an HTML document, in document order, deduplicated by
+/// `normalize()` key (first occurrence wins), at most `max_links` (then `truncated = true`).
+///
+/// The first `<base href>` whose value resolves (against `page_url`) to an http(s) URL becomes the
+/// base for every relative link, including ones before it in the document; any other base is ignored.
+/// Links that point back at the page through a fragment-only href (`#top`) are skipped, but other
+/// self-links are kept.
+///
+/// Reads the document with html5ever's tokenizer alone ([`crate::scan`]); [`extract_links_dom`] is the
+/// same contract through a full DOM, kept as the reference the tests hold this to.
+pub fn extract_links(page_url: &Url, html: &str, max_links: usize) -> ExtractedLinks {
+    collect(page_url, &scan(html), max_links)
 }
 
 // Both selector strings are constants, so parsing them can only fail on a typo, which the
@@ -27,19 +44,37 @@ static LINKS: LazyLock<Selector> = LazyLock::new(|| {
         .expect("static selector")
 });
 
-/// Absolute http(s) links found in an HTML document, in document order, deduplicated by
-/// `normalize()` key (first occurrence wins), at most `max_links` (then `truncated = true`).
-///
-/// The first `<base href>` whose value resolves (against `page_url`) to an http(s) URL becomes the
-/// base for every relative link, including ones before it in the document; any other base is ignored.
-/// Links that point back at the page through a fragment-only href (`#top`) are skipped, but other
-/// self-links are kept.
-pub fn extract_links(page_url: &Url, html: &str, max_links: usize) -> ExtractedLinks {
+/// [`extract_links`] through `scraper`'s DOM and CSS selectors: slower, and the reference for what the
+/// fast path must find.
+pub fn extract_links_dom(page_url: &Url, html: &str, max_links: usize) -> ExtractedLinks {
     let doc = Html::parse_document(html);
-    let base = doc
-        .select(&BASE)
-        .next()
-        .and_then(|el| el.value().attr("href"))
+    let base = doc.select(&BASE).next().and_then(|el| el.value().attr("href")).map(StrTendril::from_slice);
+    let values = doc
+        .select(&LINKS)
+        .filter_map(|el| {
+            let el = el.value();
+            let found = match el.name() {
+                "iframe" | "frame" => (Source::Attribute, el.attr("src")?),
+                "meta" => {
+                    let refresh = el.attr("http-equiv")?;
+                    if !trim_ascii_ws(refresh).eq_ignore_ascii_case("refresh") {
+                        return None;
+                    }
+                    (Source::Refresh, el.attr("content")?)
+                }
+                _ => (Source::Attribute, el.attr("href")?),
+            };
+            Some((found.0, StrTendril::from_slice(found.1)))
+        })
+        .collect();
+    collect(page_url, &RawLinks { base, values }, max_links)
+}
+
+/// Resolve, filter, deduplicate and cap the raw values of a document.
+fn collect(page_url: &Url, raw: &RawLinks, max_links: usize) -> ExtractedLinks {
+    let base = raw
+        .base
+        .as_ref()
         .and_then(|href| page_url.join(trim_ascii_ws(href)).ok())
         .filter(is_http)
         .unwrap_or_else(|| page_url.clone());
@@ -49,21 +84,15 @@ pub fn extract_links(page_url: &Url, html: &str, max_links: usize) -> ExtractedL
 
     let mut out = ExtractedLinks::default();
     let mut seen = HashSet::new();
-    for el in doc.select(&LINKS) {
-        let el = el.value();
-        let raw = match el.name() {
-            "iframe" | "frame" => el.attr("src"),
-            "meta" => el
-                .attr("http-equiv")
-                .filter(|v| trim_ascii_ws(v).eq_ignore_ascii_case("refresh"))
-                .and_then(|_| el.attr("content"))
-                .and_then(refresh_url),
-            _ => el.attr("href"),
+    for (source, value) in &raw.values {
+        let value = match source {
+            Source::Attribute => Some(&**value),
+            Source::Refresh => refresh_url(value),
         };
-        let Some(url) = raw.and_then(|raw| resolve(&base, &page_key, raw)) else {
+        let Some(url) = value.and_then(|raw| resolve(&base, &page_key, raw)) else {
             continue;
         };
-        if !seen.insert(normalize(&url)) {
+        if !seen.insert(fingerprint(&url)) {
             continue;
         }
         if out.links.len() >= max_links {
@@ -147,8 +176,12 @@ mod tests {
         extract(html, usize::MAX).links.into_iter().map(String::from).collect()
     }
 
+    /// Both paths, which must agree.
     fn extract(html: &str, max: usize) -> ExtractedLinks {
-        extract_links(&Url::parse(PAGE).unwrap(), html, max)
+        let page = Url::parse(PAGE).unwrap();
+        let fast = extract_links(&page, html, max);
+        assert_eq!(fast, extract_links_dom(&page, html, max), "the two paths differ on {html:?}");
+        fast
     }
 
     #[test]
@@ -331,6 +364,87 @@ mod tests {
             let _ = links(html);
         }
         assert!(links("<!-- <a href=/commented> -->").is_empty());
+    }
+
+    #[test]
+    fn raw_text_elements_hide_markup() {
+        let html = r#"<head><title><a href=/t></title><style>a{} <a href=/s></style>
+            <script>document.write('<a href="/js">')</script><noscript><a href=/ns></noscript></head>
+            <body><textarea><a href=/ta></textarea><xmp><a href=/x></xmp><noembed><a href=/ne></noembed>
+            <iframe src=/frame><a href=/if></iframe><noframes><a href=/nf></noframes>
+            <script><!--<script></script><a href=/esc></script>--></script><a href=/after>a</a>
+            <plaintext><a href=/pt>"#;
+        assert_eq!(links(html), ["http://example.com/frame", "http://example.com/after"]);
+    }
+
+    #[test]
+    fn foreign_content_is_parsed_as_markup() {
+        let html = r#"<svg><style><a href=/svg-style></style><a href=/svg-a>x</a>
+            <![CDATA[<a href=/cdata>]]><a xlink:href=/xlink>y</a><foreignObject><style><a href=/fo></style>
+            <a href=/fo-a>z</a></foreignObject><title><script>1</script><a href=/t></title></svg>
+            <math><mi><style><a href=/mi></style></mi><mtext><svg><a href=/nested></svg></mtext></math>
+            <svg><p><script><a href=/p-out></script><a href=/out>o</a></svg>
+            <math><iframe src=/m-if><a href=/m-a></iframe><frame src=/m-frame></math>"#;
+        assert_eq!(
+            links(html),
+            [
+                "http://example.com/svg-style",
+                "http://example.com/svg-a",
+                "http://example.com/fo-a",
+                "http://example.com/t",
+                "http://example.com/nested",
+                "http://example.com/out",
+                "http://example.com/m-if",
+                "http://example.com/m-a",
+                "http://example.com/m-frame",
+            ]
+        );
+    }
+
+    #[test]
+    fn frames_only_in_a_frameset_document() {
+        let frameset = r#"<!DOCTYPE html><html><head><title>T</title><base href="/b/"><link href=/l></head>
+            <frameset rows="1,1"><frame src=top><frameset><frame src=bottom></frameset>
+            <noframes><a href=/nf>no frames</a></noframes></frameset><a href=/after></html>"#;
+        assert_eq!(
+            links(frameset),
+            ["http://example.com/l", "http://example.com/b/top", "http://example.com/b/bottom"]
+        );
+        for body in [
+            "<body><frameset><frame src=f></frameset><a href=/a>",
+            "text<frameset><frame src=f></frameset><a href=/a>",
+            "<img><frameset><frame src=f></frameset><a href=/a>",
+        ] {
+            assert_eq!(links(body), ["http://example.com/a"], "{body}");
+        }
+        // An empty link does not stop a frameset from replacing the body.
+        let html = "<a href=/a></a> <frameset><frame src=f></frameset><a href=/b>";
+        assert_eq!(links(html), ["http://example.com/a", "http://example.com/dir/f"]);
+    }
+
+    #[test]
+    fn template_tables_and_misnested_markup() {
+        let html = r#"<template><a href=/tpl>t</a><base href=/ignored/></template>
+            <table><a href=/foster>f</a><tr><td><a href=/cell>c</td></tr></table>
+            <p><a href=/open><div>still inside</div></p>text<b><a href=/b></b><a href=/c>
+            <select><a href=/sel>s</a><option><a href=/opt></select>
+            <a href="&amp;amp;x&lt;&#x41;&nbsp&copy">e</a><a HREF = '/case' href=/dup>u</a>"#;
+        assert_eq!(
+            links(html),
+            [
+                "http://example.com/tpl",
+                "http://example.com/foster",
+                "http://example.com/cell",
+                "http://example.com/open",
+                "http://example.com/b",
+                "http://example.com/c",
+                "http://example.com/sel",
+                "http://example.com/opt",
+                // The template's <base> is the first in the document, as a DOM walk finds it.
+                "http://example.com/ignored/&amp;x%3CA%C2%A0%C2%A9",
+                "http://example.com/case",
+            ]
+        );
     }
 
     #[test]
