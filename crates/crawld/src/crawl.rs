@@ -19,7 +19,7 @@ use anyhow::Context;
 use crawld_extract::{Scope, ScopeRules, fingerprint};
 use crawld_fetch::{FetchConfig, FetchPool, Fetcher, Retry};
 use crawld_frontier::{Candidate, Frontier, FrontierConfig, HostId, Lease, Next};
-use crawld_sink::{Sink, SinkOptions};
+use crawld_sink::{PageRecord, Sink, SinkOptions};
 use rand::Rng;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -61,7 +61,8 @@ pub async fn run(config: Config, cancel: CancellationToken) -> anyhow::Result<Cr
     let sink_options = SinkOptions {
         warc_max_bytes: config.output.warc_max_bytes.get(),
         warc: config.output.warc,
-        // Each queued page carries its body (up to max_body_bytes): keep the queue short.
+        // Each queued page carries its compressed WARC records (a fraction of max_body_bytes): keep the
+        // queue short all the same.
         queue: 64,
         ..SinkOptions::default()
     };
@@ -90,6 +91,7 @@ pub async fn run(config: Config, cancel: CancellationToken) -> anyhow::Result<Cr
         max_links: config.scope.max_links_per_page,
         max_depth: config.crawl.max_depth,
         delay: config.politeness.delay,
+        warc: config.output.warc,
     });
     for seed in &config.seeds {
         frontier.add(Candidate::seed(seed.0.clone(), fingerprint(&seed.0)));
@@ -218,14 +220,11 @@ impl Crawl<'_> {
 
     /// Hand a finished fetch to the sink and its links to the frontier; or queue it again for a retry.
     async fn finish(&mut self, finished: Finished, stopping: bool) -> anyhow::Result<()> {
-        let Finished { lease, outcome, robots_txt } = finished;
+        let Finished { lease, outcome, robots_txt, archive } = finished;
         let now = Instant::now().into_std();
-        for response in &robots_txt {
+        for pair in robots_txt {
             self.stats.robots_txt_archived += 1;
-            self.sink
-                .archive(task::response_record(response, lease.depth))
-                .await
-                .context("cannot write to the output directory")?;
+            self.sink.archive(pair).await.context("cannot write to the output directory")?;
         }
         if let Some(crawl_delay) = outcome.robots_delay() {
             self.frontier.set_host_delay(lease.host, crawl_delay);
@@ -248,7 +247,7 @@ impl Crawl<'_> {
                 "host unreachable: its URLs are recorded without a request for a while");
             self.down.insert(lease.host, (Instant::now() + self.config.politeness.host_down_hold, reason));
         }
-        let record = task::page_record(&lease, &outcome);
+        let record = PageRecord { archive, ..task::page_record(&lease, &outcome) };
         self.stats.count(&record);
         self.stats.robots_blocked += u64::from(matches!(outcome, Outcome::Blocked { .. }));
         self.stats.host_down_skipped += u64::from(matches!(outcome, Outcome::HostDown { .. }));

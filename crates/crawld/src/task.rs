@@ -7,7 +7,7 @@ use std::time::Duration;
 use crawld_extract::{Scope, decode_html, extract_links, fingerprint, is_html};
 use crawld_fetch::{FetchFailure, Fetcher, Response, RobotsVerdict};
 use crawld_frontier::{Lease, SeenSet};
-use crawld_sink::{HttpExchange, PageRecord};
+use crawld_sink::{HttpExchange, PageRecord, WarcPair};
 use futures_util::FutureExt;
 use tracing::instrument;
 use url::Url;
@@ -21,6 +21,8 @@ pub struct TaskContext {
     pub max_links: usize,
     pub max_depth: Option<u32>,
     pub delay: Duration,
+    /// Encode WARC records (output.warc).
+    pub warc: bool,
 }
 
 /// A finished task, handed back to the scheduler with its lease.
@@ -28,8 +30,10 @@ pub struct TaskContext {
 pub struct Finished {
     pub lease: Lease,
     pub outcome: Outcome,
-    /// robots.txt responses this task's robots check received (each redirect hop), for the archive.
-    pub robots_txt: Vec<Response>,
+    /// robots.txt responses this task's robots check received (each redirect hop), encoded for the archive.
+    pub robots_txt: Vec<WarcPair>,
+    /// The page's exchange encoded as WARC records, when a response came and WARC is on.
+    pub archive: Option<WarcPair>,
 }
 
 #[derive(Debug)]
@@ -47,6 +51,7 @@ pub enum Outcome {
     /// returned and its BFS level can drain.
     Crashed { first_of_host: bool, message: String },
     Fetched {
+        /// The response, without its body: the links and the archived records are all that is kept of it.
         response: Box<Response>,
         /// The host's robots.txt Crawl-delay, reported with the host's first lease.
         robots: Option<Option<Duration>>,
@@ -97,7 +102,7 @@ impl Outcome {
 
 /// A lease of a host held as unreachable: recorded without a request.
 pub fn host_down(lease: Lease, reason: String) -> Finished {
-    Finished { lease, outcome: Outcome::HostDown { reason }, robots_txt: Vec::new() }
+    Finished { lease, outcome: Outcome::HostDown { reason }, robots_txt: Vec::new(), archive: None }
 }
 
 /// One fetch task. Never loses its lease: a panic inside becomes [`Outcome::Crashed`].
@@ -112,7 +117,8 @@ pub async fn run(ctx: std::sync::Arc<TaskContext>, lease: Lease) -> Finished {
                 .or_else(|| panic.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "unknown panic".to_owned());
             tracing::error!(url = %kept.url, %message, "fetch task panicked");
-            Finished { lease: kept, outcome: Outcome::Crashed { first_of_host, message }, robots_txt: Vec::new() }
+            let outcome = Outcome::Crashed { first_of_host, message };
+            Finished { lease: kept, outcome, robots_txt: Vec::new(), archive: None }
         }
     }
 }
@@ -123,14 +129,15 @@ async fn fetch_page(ctx: std::sync::Arc<TaskContext>, lease: Lease) -> Finished 
     let mut robots_txt = Vec::new();
     if ctx.fetcher.config().respect_robots {
         let (verdict, responses) = ctx.fetcher.robots_for_archive(&lease.url).await;
-        robots_txt = responses;
+        robots_txt = responses.iter().filter_map(|r| archive(&ctx, r)).collect();
         match verdict {
             RobotsVerdict::Disallowed { crawl_delay } => {
                 let robots = lease.first_of_host.then_some(crawl_delay);
-                return Finished { outcome: Outcome::Blocked { robots }, lease, robots_txt };
+                return Finished { outcome: Outcome::Blocked { robots }, lease, robots_txt, archive: None };
             }
             RobotsVerdict::Unavailable { reason } => {
-                return Finished { outcome: Outcome::RobotsUnavailable { reason }, lease, robots_txt };
+                let outcome = Outcome::RobotsUnavailable { reason };
+                return Finished { outcome, lease, robots_txt, archive: None };
             }
             RobotsVerdict::Allowed { crawl_delay } => {
                 if lease.first_of_host {
@@ -144,8 +151,12 @@ async fn fetch_page(ctx: std::sync::Arc<TaskContext>, lease: Lease) -> Finished 
         robots = Some(None);
     }
 
-    let response = ctx.fetcher.fetch(&lease.url).await;
+    let mut response = ctx.fetcher.fetch(&lease.url).await;
     let (found, links) = links_of(&ctx, &lease, &response);
+    let archive = archive(&ctx, &response);
+    // The body has given its links and its records: free it now, not after the page is written.
+    response.body = bytes::Bytes::new();
+    response.exchange = None;
     let redirect = response
         .location
         .as_ref()
@@ -158,7 +169,21 @@ async fn fetch_page(ctx: std::sync::Arc<TaskContext>, lease: Lease) -> Finished 
             (target, fp)
         });
     let outcome = Outcome::Fetched { response: Box::new(response), robots, found, links, redirect };
-    Finished { outcome, lease, robots_txt }
+    Finished { outcome, lease, robots_txt, archive }
+}
+
+/// A response's exchange as WARC records, made here so that compression runs on every core.
+fn archive(ctx: &TaskContext, response: &Response) -> Option<WarcPair> {
+    let ex = response.exchange.as_ref().filter(|_| ctx.warc)?;
+    let exchange = HttpExchange {
+        request_head: ex.request_head.clone(),
+        response_head: ex.response_head.clone(),
+        body: ex.raw_body.clone(),
+        remote_ip: ex.remote_ip,
+    };
+    WarcPair::encode(response.url.as_str(), response.fetched_at, response.truncated, &exchange)
+        .inspect_err(|e| tracing::error!(url = %response.url, error = %e, "cannot encode WARC records"))
+        .ok()
 }
 
 /// Links of a successful HTML page that are in scope, within depth, and not already known shallower.
@@ -203,7 +228,7 @@ pub fn page_record(lease: &Lease, outcome: &Outcome) -> PageRecord {
 }
 
 /// What a response says, as a record at `depth` (no parent, first attempt, no links counted).
-pub fn response_record(r: &Response, depth: u32) -> PageRecord {
+fn response_record(r: &Response, depth: u32) -> PageRecord {
     PageRecord {
         status: r.status,
         content_type: r.content_type.clone(),
@@ -213,12 +238,6 @@ pub fn response_record(r: &Response, depth: u32) -> PageRecord {
         error: r.failure.as_ref().map(|f| f.to_string()),
         redirect: r.location.as_ref().map(|l| l.to_string()),
         truncated: r.truncated,
-        exchange: r.exchange.as_ref().map(|e| HttpExchange {
-            request_head: e.request_head.clone(),
-            response_head: e.response_head.clone(),
-            body: e.raw_body.clone(),
-            remote_ip: e.remote_ip,
-        }),
         ..PageRecord::new(r.url.as_str(), depth)
     }
 }

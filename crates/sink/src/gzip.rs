@@ -1,63 +1,54 @@
-//! Gzip members (RFC 1952) from one reusable deflate state.
+//! Gzip members (RFC 1952), one per WARC record, made with libdeflate.
 //!
-//! Every WARC record is its own gzip member. A fresh `GzEncoder` per record allocates and clears the
-//! whole deflate state each time, which cost as much CPU as the rest of the crawl; resetting one
-//! `Compress` is nearly free.
+//! Records are compressed by whoever encodes them (the fetch tasks, on every core), so the cost per
+//! record matters more than the last percent of size. Measured on 3,000 pages of two Debian
+//! documentation sites, libdeflate at level 1 compressed 85-120 MB/s to 17-19 % of the input, where
+//! miniz_oxide at level 3 (the previous choice) managed 28-33 MB/s to 15-18 %. libdeflate compresses a
+//! whole buffer at once and keeps no history between calls, so there is no state to reset per record.
 
+use std::cell::RefCell;
 use std::io;
 
-use flate2::{Compress, Compression, Crc, FlushCompress, Status};
+use libdeflater::{CompressionLvl, Compressor};
 
-/// A fast level: WARC output is written once and read rarely, and crawl throughput matters more.
-const LEVEL: u32 = 3;
-/// The member header: magic, deflate, no flags, no mtime, no extra flags, OS unknown.
-const HEADER: [u8; 10] = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 255];
+/// Level 1: WARC output is written once and read rarely, and crawl throughput matters more.
+const LEVEL: i32 = 1;
 
-#[derive(Debug)]
-pub(crate) struct MemberEncoder {
-    deflate: Compress,
-    out: Vec<u8>,
+thread_local! {
+    /// One compressor per thread: it holds a few hundred KiB of tables, worth keeping between records.
+    static COMPRESSOR: RefCell<Option<Compressor>> = const { RefCell::new(None) };
+    /// The record's parts laid end to end: libdeflate takes one input buffer.
+    static SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
 }
 
-impl MemberEncoder {
-    pub(crate) fn new() -> Self {
-        MemberEncoder { deflate: Compress::new(Compression::new(LEVEL), false), out: Vec::with_capacity(64 << 10) }
-    }
+/// Scratch space above this is given back after use, so one huge record does not pin memory.
+const KEEP_SCRATCH: usize = 1 << 20;
 
-    /// One complete gzip member holding the concatenation of `parts`.
-    pub(crate) fn member(&mut self, parts: &[&[u8]]) -> io::Result<&[u8]> {
-        self.out.clear();
-        self.out.extend_from_slice(&HEADER);
-        self.deflate.reset();
-        let mut crc = Crc::new();
+/// One complete gzip member holding the concatenation of `parts`.
+pub(crate) fn member(parts: &[&[u8]]) -> io::Result<Vec<u8>> {
+    SCRATCH.with_borrow_mut(|input| {
+        input.clear();
         for part in parts {
-            crc.update(part);
-            self.deflate_into_out(part, FlushCompress::None)?;
+            input.extend_from_slice(part);
         }
-        self.deflate_into_out(&[], FlushCompress::Finish)?;
-        self.out.extend_from_slice(&crc.sum().to_le_bytes());
-        self.out.extend_from_slice(&crc.amount().to_le_bytes());
-        Ok(&self.out)
-    }
-
-    fn deflate_into_out(&mut self, mut input: &[u8], flush: FlushCompress) -> io::Result<()> {
-        loop {
-            // compress_vec only writes into spare capacity: keep some, so every round makes progress.
-            if self.out.capacity() - self.out.len() < 4096 {
-                self.out.reserve(64 << 10);
-            }
-            let before = self.deflate.total_in();
-            let status = self.deflate.compress_vec(input, &mut self.out, flush).map_err(io::Error::other)?;
-            input = &input[(self.deflate.total_in() - before) as usize..];
-            let done = match flush {
-                FlushCompress::Finish => status == Status::StreamEnd,
-                _ => input.is_empty(),
+        let out = COMPRESSOR.with_borrow_mut(|compressor| {
+            let compressor = match compressor {
+                Some(c) => c,
+                None => {
+                    let level = CompressionLvl::new(LEVEL).map_err(|e| io::Error::other(format!("{e:?}")))?;
+                    compressor.insert(Compressor::new(level))
+                }
             };
-            if done {
-                return Ok(());
-            }
+            let mut out = vec![0; compressor.gzip_compress_bound(input.len())];
+            let len = compressor.gzip_compress(input, &mut out).map_err(|e| io::Error::other(format!("{e:?}")))?;
+            out.truncate(len);
+            Ok(out)
+        });
+        if input.capacity() > KEEP_SCRATCH {
+            *input = Vec::new();
         }
-    }
+        out
+    })
 }
 
 #[cfg(test)]
@@ -68,11 +59,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn members_decode_with_a_standard_reader_and_the_state_is_reused_cleanly() {
-        let mut enc = MemberEncoder::new();
+    fn members_decode_with_a_standard_reader() {
         let big: Vec<u8> = (0..300_000u32).map(|i| (i * 7 % 251) as u8).collect();
         for parts in [vec![&b"head\r\n"[..], &big[..], b"\r\n\r\n"], vec![&b""[..]], vec![&b"a"[..], b"b"]] {
-            let member = enc.member(&parts).unwrap().to_vec();
+            let member = member(&parts).unwrap();
             let mut decoded = Vec::new();
             flate2::read::GzDecoder::new(&member[..]).read_to_end(&mut decoded).unwrap();
             assert_eq!(decoded, parts.concat());

@@ -1,7 +1,8 @@
 //! The crawl's output directory, written durably by one dedicated thread so disk I/O never stalls the crawler.
 //!
 //! [`Sink::create`] claims a directory and writes the manifest; from then on the async side only queues
-//! messages, and a writer thread does all compression and file I/O:
+//! messages, and a writer thread does all file I/O. WARC records arrive already compressed
+//! ([`WarcPair::encode`], run by the caller, on whichever thread fetched the page):
 //!
 //! ```text
 //!   record(PageRecord) ──┐                        ┌─► warc/crawld-<start>-<seq>.warc.gz  (response + request)
@@ -27,24 +28,26 @@
 //!
 //! ```
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! use crawld_sink::{HttpExchange, PageRecord, Sink, SinkOptions};
+//! use crawld_sink::{HttpExchange, PageRecord, Sink, SinkOptions, WarcPair};
 //!
 //! let out = tempfile::tempdir()?;
 //! let manifest = serde_json::json!({ "seeds": ["http://example.com/"] });
 //! let sink = Sink::create(out.path(), &manifest, SinkOptions::default())?;
 //!
+//! let exchange = HttpExchange {
+//!     request_head: b"GET / HTTP/1.1\r\nHost: example.com\r\n\r\n".to_vec(),
+//!     response_head: b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\n".to_vec(),
+//!     body: bytes::Bytes::from_static(b"hello"),
+//!     remote_ip: None,
+//! };
+//! let page = PageRecord::new("http://example.com/", 0);
 //! let page = PageRecord {
 //!     status: Some(200),
 //!     content_type: Some("text/plain".into()),
 //!     bytes: 5,
 //!     elapsed_ms: 31,
-//!     exchange: Some(HttpExchange {
-//!         request_head: b"GET / HTTP/1.1\r\nHost: example.com\r\n\r\n".to_vec(),
-//!         response_head: b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\n".to_vec(),
-//!         body: bytes::Bytes::from_static(b"hello"),
-//!         remote_ip: None,
-//!     }),
-//!     ..PageRecord::new("http://example.com/", 0)
+//!     archive: Some(WarcPair::encode(&page.url, page.fetched_at, false, &exchange)?),
+//!     ..page
 //! };
 //! let runtime = tokio::runtime::Builder::new_current_thread().build()?;
 //! let summary = runtime.block_on(async {
@@ -77,6 +80,7 @@ use std::time::{Duration, SystemTime};
 use tokio::sync::{mpsc, oneshot};
 
 pub use record::{HttpExchange, PageRecord};
+pub use warc::WarcPair;
 
 use atomic::{sync_dir, write_atomic};
 use warc::WarcWriter;
@@ -254,9 +258,9 @@ impl Sink {
     }
 
     /// Archive an exchange in WARC without a pages.jsonl line: for what the crawl fetched that is not
-    /// a page of it, such as robots.txt. A page without an exchange writes nothing.
-    pub async fn archive(&self, page: PageRecord) -> Result<(), SinkError> {
-        self.send(Msg::Archive(Box::new(page))).await
+    /// a page of it, such as robots.txt.
+    pub async fn archive(&self, pair: WarcPair) -> Result<(), SinkError> {
+        self.send(Msg::Archive(Box::new(pair))).await
     }
 
     /// Replace stats.json atomically with this value.

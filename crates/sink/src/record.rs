@@ -6,6 +6,7 @@ use std::time::SystemTime;
 use serde::Serialize;
 
 use crate::timestamp;
+use crate::warc::WarcPair;
 
 /// One finished fetch: a line in pages.jsonl and, when a response came, a response/request pair in WARC.
 #[derive(Debug, Clone)]
@@ -29,8 +30,9 @@ pub struct PageRecord {
     pub truncated: bool,
     /// How many attempts this URL took (1 = first try).
     pub attempts: u32,
-    /// The HTTP exchange to archive in WARC; None when no response came.
-    pub exchange: Option<HttpExchange>,
+    /// The exchange to archive in WARC, already encoded ([`WarcPair::encode`]); None when no response
+    /// came or WARC is off.
+    pub archive: Option<WarcPair>,
 }
 
 impl PageRecord {
@@ -51,7 +53,7 @@ impl PageRecord {
             redirect: None,
             truncated: false,
             attempts: 1,
-            exchange: None,
+            archive: None,
         }
     }
 }

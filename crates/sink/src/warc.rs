@@ -1,8 +1,13 @@
 //! WARC/1.1 output: one gzip member per record, files rotated by compressed size.
 //!
 //! Every file begins with a `warcinfo` record; each archived exchange is a `response` record followed by
-//! its `request` record. A pair is written whole or not at all: when a write fails, the file is cut back
-//! to where the pair began, so the file remains a clean sequence of complete members.
+//! its `request` record. The pair is encoded (digests, headers, compression) by [`WarcPair::encode`]
+//! wherever the exchange was fetched, so that this work spreads over every core; the writer thread only
+//! appends the finished bytes. Records therefore carry no `WARC-Warcinfo-ID` (optional in WARC 1.1):
+//! the file they will land in is not known when they are made.
+//!
+//! A pair is written whole or not at all: when a write fails, the file is cut back to where the pair
+//! began, so the file remains a clean sequence of complete members.
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufWriter, Write};
@@ -12,8 +17,8 @@ use std::time::SystemTime;
 use sha1::{Digest, Sha1};
 
 use crate::atomic::sync_dir;
-use crate::gzip::MemberEncoder;
-use crate::record::{HttpExchange, PageRecord, WarcLocation};
+use crate::gzip;
+use crate::record::{HttpExchange, WarcLocation};
 use crate::{SinkError, timestamp};
 
 /// Big enough that a typical record reaches the OS in one or two writes.
@@ -35,7 +40,6 @@ pub(crate) struct WarcWriter {
     records: u64,
     files: u32,
     closed_bytes: u64,
-    encoder: MemberEncoder,
 }
 
 #[derive(Debug)]
@@ -45,7 +49,6 @@ struct OpenWarc {
     out: BufWriter<File>,
     /// Bytes handed to `out`; the offset of the next member.
     len: u64,
-    warcinfo_id: String,
     /// Exchanges archived in this file; a file holding only its warcinfo is never rotated away.
     pairs: u64,
     /// Bytes written since the last fsync.
@@ -66,14 +69,13 @@ impl WarcWriter {
             records: 0,
             files: 0,
             closed_bytes: 0,
-            encoder: MemberEncoder::new(),
         };
         w.open_next()?;
         Ok(w)
     }
 
-    /// Archive `ex` as a response + request pair; returns where the response record landed.
-    pub(crate) fn write_exchange(&mut self, page: &PageRecord, ex: &HttpExchange) -> Result<WarcLocation, SinkError> {
+    /// Append an encoded response + request pair; returns where the response record landed.
+    pub(crate) fn write_pair(&mut self, pair: &WarcPair) -> Result<WarcLocation, SinkError> {
         if let Some(cur) = &self.current {
             if cur.pairs > 0 && cur.len >= self.max_bytes {
                 self.close_current()?;
@@ -90,15 +92,18 @@ impl WarcWriter {
         let start = cur.len;
         // Flushed per pair, so the buffer never holds an earlier pair that a failure of this one would take
         // down with it.
-        let written = write_pair(&mut cur.out, &mut self.encoder, &cur.warcinfo_id, page, ex)
-            .and_then(|l| cur.out.flush().map(|()| l));
+        let written = cur
+            .out
+            .write_all(&pair.response)
+            .and_then(|()| cur.out.write_all(&pair.request))
+            .and_then(|()| cur.out.flush());
         match written {
-            Ok(lens) => {
-                cur.len += lens.response + lens.request;
+            Ok(()) => {
+                cur.len += pair.len();
                 cur.pairs += 1;
                 cur.dirty = true;
                 self.records += 2;
-                Ok(WarcLocation { file: cur.name.clone(), offset: start, length: lens.response })
+                Ok(WarcLocation { file: cur.name.clone(), offset: start, length: pair.response.len() as u64 })
             }
             Err(e) => {
                 let path = cur.path.clone();
@@ -162,20 +167,19 @@ impl WarcWriter {
         self.dir_dirty = true;
 
         let mut out = BufWriter::with_capacity(BUF_SIZE, file);
-        let (warcinfo_id, written) =
-            match write_warcinfo(&mut out, &mut self.encoder, &name).and_then(|r| out.flush().map(|()| r)) {
-                Ok(r) => r,
-                Err(e) => {
-                    // A file without a complete warcinfo is useless; don't leave it for tools to choke on.
-                    let (file, _unwritten) = out.into_parts();
-                    drop(file);
-                    let _ = std::fs::remove_file(&path);
-                    self.files -= 1;
-                    return Err(SinkError::io("write", &path, e));
-                }
-            };
+        let written = match write_warcinfo(&mut out, &name).and_then(|r| out.flush().map(|()| r)) {
+            Ok(r) => r,
+            Err(e) => {
+                // A file without a complete warcinfo is useless; don't leave it for tools to choke on.
+                let (file, _unwritten) = out.into_parts();
+                drop(file);
+                let _ = std::fs::remove_file(&path);
+                self.files -= 1;
+                return Err(SinkError::io("write", &path, e));
+            }
+        };
         self.records += 1;
-        self.current = Some(OpenWarc { name, path, out, len: written, warcinfo_id, pairs: 0, dirty: true });
+        self.current = Some(OpenWarc { name, path, out, len: written, pairs: 0, dirty: true });
         Ok(())
     }
 
@@ -192,56 +196,62 @@ impl WarcWriter {
     }
 }
 
-struct PairLengths {
-    response: u64,
-    request: u64,
+/// A response record and its request record, each a complete gzip member, ready to append to a WARC file.
+#[derive(Debug, Clone)]
+pub struct WarcPair {
+    response: Vec<u8>,
+    request: Vec<u8>,
 }
 
-fn write_pair<W: Write>(
-    out: &mut W,
-    enc: &mut MemberEncoder,
-    warcinfo_id: &str,
-    page: &PageRecord,
-    ex: &HttpExchange,
-) -> io::Result<PairLengths> {
-    let date = timestamp::warc_date(page.fetched_at);
-    let uri = header_safe(&page.url);
-    let ip = ex.remote_ip.map(|ip| ip.to_string());
+impl WarcPair {
+    /// Encode `ex`, fetched from `url` at `fetched_at`: digests, WARC headers, compression.
+    /// `truncated` marks a body cut at the configured size limit.
+    pub fn encode(url: &str, fetched_at: SystemTime, truncated: bool, ex: &HttpExchange) -> io::Result<WarcPair> {
+        let date = timestamp::warc_date(fetched_at);
+        let uri = header_safe(url);
+        let ip = ex.remote_ip.map(|ip| ip.to_string());
 
-    let response_id = record_id();
-    let mut head = Head::new("response", &response_id, &date);
-    head.field("WARC-Target-URI", &uri);
-    if let Some(ip) = &ip {
-        head.field("WARC-IP-Address", ip);
-    }
-    head.field("WARC-Warcinfo-ID", warcinfo_id);
-    if page.truncated {
-        // The spec's reason for a body cut at a configured size limit.
-        head.field("WARC-Truncated", "length");
-    }
-    let response_block: [&[u8]; 2] = [&ex.response_head, &ex.body];
-    head.field("WARC-Block-Digest", &sha1_digest(&response_block));
-    head.field("WARC-Payload-Digest", &sha1_digest(&[&ex.body]));
-    let response =
-        write_member(out, enc, head.finish("application/http;msgtype=response", &response_block), &response_block)?;
+        let response_id = record_id();
+        let mut head = Head::new("response", &response_id, &date);
+        head.field("WARC-Target-URI", &uri);
+        if let Some(ip) = &ip {
+            head.field("WARC-IP-Address", ip);
+        }
+        if truncated {
+            // The spec's reason for a body cut at a configured size limit.
+            head.field("WARC-Truncated", "length");
+        }
+        let response_block: [&[u8]; 2] = [&ex.response_head, &ex.body];
+        head.field("WARC-Block-Digest", &sha1_digest(&response_block));
+        head.field("WARC-Payload-Digest", &sha1_digest(&[&ex.body]));
+        let response = member(head.finish("application/http;msgtype=response", &response_block), &response_block)?;
 
-    let mut head = Head::new("request", &record_id(), &date);
-    head.field("WARC-Target-URI", &uri);
-    if let Some(ip) = &ip {
-        head.field("WARC-IP-Address", ip);
-    }
-    head.field("WARC-Warcinfo-ID", warcinfo_id);
-    head.field("WARC-Concurrent-To", &response_id);
-    let request_block: [&[u8]; 1] = [&ex.request_head];
-    head.field("WARC-Block-Digest", &sha1_digest(&request_block));
-    let request =
-        write_member(out, enc, head.finish("application/http;msgtype=request", &request_block), &request_block)?;
+        let mut head = Head::new("request", &record_id(), &date);
+        head.field("WARC-Target-URI", &uri);
+        if let Some(ip) = &ip {
+            head.field("WARC-IP-Address", ip);
+        }
+        head.field("WARC-Concurrent-To", &response_id);
+        let request_block: [&[u8]; 1] = [&ex.request_head];
+        head.field("WARC-Block-Digest", &sha1_digest(&request_block));
+        let request = member(head.finish("application/http;msgtype=request", &request_block), &request_block)?;
 
-    Ok(PairLengths { response, request })
+        Ok(WarcPair { response, request })
+    }
+
+    /// Compressed bytes of both records.
+    pub fn len(&self) -> u64 {
+        (self.response.len() + self.request.len()) as u64
+    }
+
+    /// Never true: a pair always holds two records. (For symmetry with [`len`](Self::len).)
+    pub fn is_empty(&self) -> bool {
+        false
+    }
 }
 
 /// Write the warcinfo record; returns its record id and compressed length.
-fn write_warcinfo<W: Write>(out: &mut W, enc: &mut MemberEncoder, file_name: &str) -> io::Result<(String, u64)> {
+fn write_warcinfo<W: Write>(out: &mut W, file_name: &str) -> io::Result<u64> {
     let id = record_id();
     let fields = format!(
         "software: crawld/{}\r\nformat: WARC File Format 1.1\r\n\
@@ -252,22 +262,19 @@ fn write_warcinfo<W: Write>(out: &mut W, enc: &mut MemberEncoder, file_name: &st
     let mut head = Head::new("warcinfo", &id, &timestamp::warc_date(SystemTime::now()));
     head.field("WARC-Filename", file_name);
     head.field("WARC-Block-Digest", &sha1_digest(&block));
-    let len = write_member(out, enc, head.finish("application/warc-fields", &block), &block)?;
-    Ok((id, len))
+    let record = member(head.finish("application/warc-fields", &block), &block)?;
+    out.write_all(&record)?;
+    Ok(record.len() as u64)
 }
 
-/// Write one record as its own gzip member; returns the member's compressed length.
-///
-/// The block is passed in parts and fed to the encoder one after another, so a large body is compressed
-/// straight from the caller's buffer rather than first copied next to its head.
-fn write_member<W: Write>(out: &mut W, enc: &mut MemberEncoder, head: Vec<u8>, block: &[&[u8]]) -> io::Result<u64> {
+/// One record as its own gzip member: the head, the block (given in parts, so a large body is not first
+/// copied next to its head), and the two CRLFs that end a record.
+fn member(head: Vec<u8>, block: &[&[u8]]) -> io::Result<Vec<u8>> {
     let mut parts: Vec<&[u8]> = Vec::with_capacity(block.len() + 2);
     parts.push(&head);
     parts.extend_from_slice(block);
     parts.push(b"\r\n\r\n");
-    let member = enc.member(&parts)?;
-    out.write_all(member)?;
-    Ok(member.len() as u64)
+    gzip::member(&parts)
 }
 
 /// A WARC record header under construction.
@@ -343,18 +350,15 @@ mod tests {
 
     #[test]
     fn member_is_head_block_and_trailer() {
-        let mut out = Vec::new();
-        let n =
-            write_member(&mut out, &mut MemberEncoder::new(), b"HEAD\r\n\r\n".to_vec(), &[b"ab", b"", b"cd"]).unwrap();
-        assert_eq!(n, out.len() as u64);
+        let out = member(b"HEAD\r\n\r\n".to_vec(), &[b"ab", b"", b"cd"]).unwrap();
         assert_eq!(gunzip_one(&out), b"HEAD\r\n\r\nabcd\r\n\r\n");
     }
 
     #[test]
     fn members_concatenate_and_lengths_add_up() {
-        let mut out = Vec::new();
-        let a = write_member(&mut out, &mut MemberEncoder::new(), b"A".to_vec(), &[b"1"]).unwrap();
-        let b = write_member(&mut out, &mut MemberEncoder::new(), b"B".to_vec(), &[b"2"]).unwrap();
+        let (a, b) = (member(b"A".to_vec(), &[b"1"]).unwrap(), member(b"B".to_vec(), &[b"2"]).unwrap());
+        let out = [a.as_slice(), &b].concat();
+        let (a, b) = (a.len() as u64, b.len() as u64);
         assert_eq!(a + b, out.len() as u64);
         assert_eq!(gunzip_one(&out[..a as usize]), b"A1\r\n\r\n");
         assert_eq!(gunzip_one(&out[a as usize..]), b"B2\r\n\r\n");
@@ -399,52 +403,14 @@ mod tests {
     #[test]
     fn warcinfo_names_software_and_format() {
         let mut out = Vec::new();
-        let (id, n) = write_warcinfo(&mut out, &mut MemberEncoder::new(), "f.warc.gz").unwrap();
+        let n = write_warcinfo(&mut out, "f.warc.gz").unwrap();
         assert_eq!(n, out.len() as u64);
-        assert!(id.starts_with("<urn:uuid:") && id.ends_with('>'), "{id}");
         let text = String::from_utf8(gunzip_one(&out)).unwrap();
-        assert!(text.starts_with("WARC/1.1\r\nWARC-Type: warcinfo\r\n"), "{text}");
-        assert!(text.contains(&format!("WARC-Record-ID: {id}\r\n")));
+        assert!(text.starts_with("WARC/1.1\r\nWARC-Type: warcinfo\r\nWARC-Record-ID: <urn:uuid:"), "{text}");
         assert!(text.contains("WARC-Filename: f.warc.gz\r\n"));
         assert!(text.contains(&format!("software: crawld/{}\r\n", env!("CARGO_PKG_VERSION"))));
         assert!(text.contains("format: WARC File Format 1.1\r\n"));
         assert!(text.ends_with("\r\n\r\n\r\n"));
-    }
-
-    /// Accepts `limit` bytes, then fails like a full disk.
-    struct Full {
-        limit: usize,
-        data: Vec<u8>,
-    }
-
-    impl Write for Full {
-        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-            let room = self.limit - self.data.len();
-            if room == 0 {
-                return Err(io::Error::from_raw_os_error(28));
-            }
-            let n = room.min(buf.len());
-            self.data.extend_from_slice(&buf[..n]);
-            Ok(n)
-        }
-        fn flush(&mut self) -> io::Result<()> {
-            Ok(())
-        }
-    }
-
-    #[test]
-    fn a_failing_write_is_returned_not_panicked() {
-        let page =
-            PageRecord { status: Some(200), bytes: 4, fetched_at: UNIX_EPOCH, ..PageRecord::new("http://a/", 0) };
-        let ex = HttpExchange {
-            request_head: b"GET / HTTP/1.1\r\n\r\n".to_vec(),
-            response_head: b"HTTP/1.1 200 OK\r\n\r\n".to_vec(),
-            body: bytes::Bytes::from_static(b"body"),
-            remote_ip: None,
-        };
-        let mut sink = Full { limit: 100, data: Vec::new() };
-        let err = write_pair(&mut sink, &mut MemberEncoder::new(), "<urn:uuid:i>", &page, &ex).err().unwrap();
-        assert_eq!(err.raw_os_error(), Some(28));
     }
 
     #[test]
@@ -452,10 +418,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let started = UNIX_EPOCH + std::time::Duration::from_secs(1_700_000_000);
         let mut w = WarcWriter::create(dir.path(), started, 1).unwrap();
-        let page = PageRecord { status: Some(200), bytes: 1, fetched_at: started, ..PageRecord::new("http://a/", 0) };
-        let ex = HttpExchange::default();
-        let a = w.write_exchange(&page, &ex).unwrap();
-        let b = w.write_exchange(&page, &ex).unwrap();
+        let pair = WarcPair::encode("http://a/", started, false, &HttpExchange::default()).unwrap();
+        let a = w.write_pair(&pair).unwrap();
+        let b = w.write_pair(&pair).unwrap();
         // The first pair goes into the first file: a file holding only warcinfo is not rotated away.
         assert_eq!(a.file, "crawld-20231114221320-00000.warc.gz");
         assert_eq!(b.file, "crawld-20231114221320-00001.warc.gz");
@@ -467,23 +432,21 @@ mod tests {
         assert!(!w.dirty());
     }
 
-    fn sample() -> (PageRecord, HttpExchange) {
-        let page = PageRecord { status: Some(200), fetched_at: UNIX_EPOCH, ..PageRecord::new("http://a/", 0) };
+    fn sample() -> WarcPair {
         let ex = HttpExchange {
             request_head: b"GET / HTTP/1.1\r\n\r\n".to_vec(),
             response_head: b"HTTP/1.1 200 OK\r\n\r\n".to_vec(),
             body: bytes::Bytes::from(vec![b'x'; 3 * BUF_SIZE]),
             remote_ip: None,
         };
-        (page, ex)
+        WarcPair::encode("http://a/", UNIX_EPOCH, false, &ex).unwrap()
     }
 
     #[test]
     fn a_failed_pair_is_cut_off_leaving_whole_members() {
         let dir = tempfile::tempdir().unwrap();
         let mut w = WarcWriter::create(dir.path(), UNIX_EPOCH, 1 << 30).unwrap();
-        let (page, ex) = sample();
-        w.write_exchange(&page, &ex).unwrap();
+        w.write_pair(&sample()).unwrap();
         let cur = w.current.as_mut().unwrap();
         let (start, path) = (cur.len, cur.path.clone());
         // Each pair is handed to the OS whole: nothing of it waits in the buffer for a later failure to drop.
@@ -514,8 +477,7 @@ mod tests {
         let cur = w.current.as_mut().unwrap();
         cur.out = BufWriter::with_capacity(BUF_SIZE, full);
         cur.path = PathBuf::from("/dev/full");
-        let (page, ex) = sample();
-        let err = w.write_exchange(&page, &ex).unwrap_err();
+        let err = w.write_pair(&sample()).unwrap_err();
         match &err {
             SinkError::Io { action, path, error } => {
                 assert_eq!((*action, path.as_path()), ("write", Path::new("/dev/full")));

@@ -16,7 +16,7 @@ use tokio::sync::{mpsc, oneshot};
 use crate::atomic::write_atomic;
 use crate::record::{self, PageRecord};
 use crate::reserve::Reserve;
-use crate::warc::WarcWriter;
+use crate::warc::{WarcPair, WarcWriter};
 use crate::{SinkError, SinkSummary};
 
 /// Sync early once this many line bytes wait in memory, whatever the interval, to bound memory use.
@@ -26,7 +26,7 @@ pub(crate) const PENDING_LIMIT: usize = 1 << 20;
 pub(crate) enum Msg {
     Page(Box<PageRecord>),
     /// WARC records only, no line.
-    Archive(Box<PageRecord>),
+    Archive(Box<WarcPair>),
     Stats(serde_json::Value),
     /// Sync now and report the outcome.
     Sync(oneshot::Sender<Result<(), SinkError>>),
@@ -97,8 +97,8 @@ impl Writer {
 
     fn page(&mut self, page: &PageRecord) -> Result<(), SinkError> {
         // WARC first: the line must be able to say where the response record landed.
-        let location = match (&mut self.warc, &page.exchange) {
-            (Some(warc), Some(ex)) => Some(warc.write_exchange(page, ex)?),
+        let location = match (&mut self.warc, &page.archive) {
+            (Some(warc), Some(pair)) => Some(warc.write_pair(pair)?),
             _ => None,
         };
         record::write_line(&mut self.pending, page, location.as_ref())
@@ -107,9 +107,9 @@ impl Writer {
         Ok(())
     }
 
-    fn archive(&mut self, page: &PageRecord) -> Result<(), SinkError> {
-        if let (Some(warc), Some(ex)) = (&mut self.warc, &page.exchange) {
-            warc.write_exchange(page, ex)?;
+    fn archive(&mut self, pair: &WarcPair) -> Result<(), SinkError> {
+        if let Some(warc) = &mut self.warc {
+            warc.write_pair(pair)?;
         }
         Ok(())
     }
@@ -177,7 +177,7 @@ pub(crate) fn run(mut writer: Writer, mut rx: mpsc::Receiver<Msg>, failure: Arc<
         };
         let step = match msg {
             Msg::Page(page) => writer.page(&page).and_then(|()| writer.maybe_sync()),
-            Msg::Archive(page) => writer.archive(&page).and_then(|()| writer.maybe_sync()),
+            Msg::Archive(pair) => writer.archive(&pair).and_then(|()| writer.maybe_sync()),
             Msg::Stats(stats) => writer.stats(&stats).and_then(|()| writer.maybe_sync()),
             Msg::Tick => writer.maybe_sync(),
             Msg::Sync(reply) => match writer.sync() {
