@@ -54,6 +54,7 @@ mod links;
 mod normalize;
 mod scan;
 mod scope;
+mod tokens;
 
 pub use decode::{decode_html, is_html};
 pub use links::{ExtractedLinks, extract_links, extract_links_dom};

@@ -6,8 +6,6 @@ use std::sync::LazyLock;
 use scraper::{Html, Selector};
 use url::Url;
 
-use html5ever::tendril::StrTendril;
-
 use crate::normalize::fingerprint;
 use crate::scan::{RawLinks, Source, scan};
 
@@ -28,8 +26,8 @@ pub struct ExtractedLinks {
 /// Links that point back at the page through a fragment-only href (`#top`) are skipped, but other
 /// self-links are kept.
 ///
-/// Reads the document with html5ever's tokenizer alone ([`crate::scan`]); [`extract_links_dom`] is the
-/// same contract through a full DOM, kept as the reference the tests hold this to.
+/// Reads the document with a tokenizer alone ([`crate::scan`]); [`extract_links_dom`] is the same
+/// contract through a full DOM, kept as the reference the tests hold this to.
 pub fn extract_links(page_url: &Url, html: &str, max_links: usize) -> ExtractedLinks {
     collect(page_url, &scan(html), max_links)
 }
@@ -48,7 +46,7 @@ static LINKS: LazyLock<Selector> = LazyLock::new(|| {
 /// fast path must find.
 pub fn extract_links_dom(page_url: &Url, html: &str, max_links: usize) -> ExtractedLinks {
     let doc = Html::parse_document(html);
-    let base = doc.select(&BASE).next().and_then(|el| el.value().attr("href")).map(StrTendril::from_slice);
+    let base = doc.select(&BASE).next().and_then(|el| el.value().attr("href")).map(str::to_owned);
     let values = doc
         .select(&LINKS)
         .filter_map(|el| {
@@ -64,7 +62,7 @@ pub fn extract_links_dom(page_url: &Url, html: &str, max_links: usize) -> Extrac
                 }
                 _ => (Source::Attribute, el.attr("href")?),
             };
-            Some((found.0, StrTendril::from_slice(found.1)))
+            Some((found.0, found.1.to_owned()))
         })
         .collect();
     collect(page_url, &RawLinks { base, values }, max_links)

@@ -1,9 +1,9 @@
-//! The fast path of link extraction: html5ever's tokenizer without its tree builder.
+//! The fast path of link extraction: a tokenizer ([`crate::tokens`]) and no tree.
 //!
 //! Building a DOM and matching selectors on it (the `scraper` path, kept in [`crate::links`] as the
 //! reference) cost most of a crawl's CPU on real documentation sites. Links only need the start tags
-//! that the tree builder would turn into elements, so this module runs the same tokenizer and mirrors
-//! just the parts of tree construction that change which tags those are, or how the tokenizer reads on:
+//! that the tree builder would turn into elements, so this module mirrors just the parts of tree
+//! construction that change which tags those are, or how the tokenizer reads on:
 //!
 //! - raw text: after `<script>`, `<style>`, `<title>`, `<textarea>`, `<iframe>`, `<noscript>` (scripting
 //!   is on, as in `scraper`), `<noembed>`, `<noframes>`, `<xmp>` and `<plaintext>` the tokenizer reads
@@ -17,13 +17,7 @@
 //! creates elements for the same start tags in the same order, or clones of ones already seen, so it
 //! needs no mirroring. `tests/corpus.rs` checks both paths agree on real pages and tricky markup.
 
-use std::cell::RefCell;
-
-use html5ever::tendril::StrTendril;
-use html5ever::tokenizer::{
-    BufferQueue, Tag, TagKind, Token, TokenSink, TokenSinkResult, Tokenizer, TokenizerOpts, states::RawKind,
-};
-use html5ever::{LocalName, local_name};
+use crate::tokens::{self, Attr, Mode, StartTag};
 
 /// Where a link-bearing element keeps its URL.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,24 +32,15 @@ pub(crate) enum Source {
 #[derive(Debug, Default)]
 pub(crate) struct RawLinks {
     /// The `href` of the first `<base href>`, if any.
-    pub base: Option<StrTendril>,
-    pub values: Vec<(Source, StrTendril)>,
+    pub base: Option<String>,
+    pub values: Vec<(Source, String)>,
 }
 
 /// Scan `html` for link-bearing start tags.
 pub(crate) fn scan(html: &str) -> RawLinks {
-    let tokenizer = Tokenizer::new(Scanner::default(), TokenizerOpts::default());
-    let input = BufferQueue::default();
-    input.push_back(StrTendril::from_slice(html));
-    // The sink never asks the tokenizer to pause for a script, so one feed reads everything.
-    let _ = tokenizer.feed(&input);
-    tokenizer.end();
-    tokenizer.sink.state.into_inner().links
-}
-
-#[derive(Debug, Default)]
-struct Scanner {
-    state: RefCell<State>,
+    let mut state = State::default();
+    tokens::tokenize(html.as_bytes(), &mut state);
+    state.links
 }
 
 #[derive(Debug)]
@@ -65,8 +50,6 @@ struct State {
     /// (empty outside foreign content). HTML elements opened at an integration point are kept too, so
     /// that their end tags find their place.
     foreign: Vec<Open>,
-    /// The tokenizer was put in a raw text state; the next end tag ends it.
-    in_raw_text: bool,
     /// The tree builder's "frameset-ok" flag: a `<frameset>` can still replace the body.
     frameset_ok: bool,
     /// A `<frameset>` was accepted: from now on only frameset tags make elements.
@@ -75,19 +58,13 @@ struct State {
 
 impl Default for State {
     fn default() -> Self {
-        State {
-            links: RawLinks::default(),
-            foreign: Vec::new(),
-            in_raw_text: false,
-            frameset_ok: true,
-            frameset: false,
-        }
+        State { links: RawLinks::default(), foreign: Vec::new(), frameset_ok: true, frameset: false }
     }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Open {
-    name: LocalName,
+    name: Box<[u8]>,
     ns: Ns,
 }
 
@@ -98,105 +75,96 @@ enum Ns {
     MathMl,
 }
 
-impl TokenSink for Scanner {
-    type Handle = ();
+impl tokens::Sink for State {
+    fn wants_attrs(&self, name: &[u8]) -> bool {
+        matches!(name, b"a" | b"area" | b"link" | b"iframe" | b"frame" | b"base" | b"meta" | b"input" | b"font")
+    }
 
-    fn process_token(&self, token: Token, _line: u64) -> TokenSinkResult<()> {
-        let mut state = self.state.borrow_mut();
-        match token {
-            Token::TagToken(tag) => state.tag(tag),
-            Token::CharacterTokens(text) => {
-                if state.frameset_ok && !state.in_raw_text && !text.chars().all(is_html_whitespace) {
-                    state.frameset_ok = false;
-                }
-                TokenSinkResult::Continue
-            }
-            _ => TokenSinkResult::Continue,
+    fn start_tag(&mut self, tag: &StartTag<'_>) -> Mode {
+        if self.frameset {
+            return self.frameset_tag(tag);
+        }
+        match self.foreign.last().map(|open| open.ns) {
+            Some(Ns::Svg | Ns::MathMl) if !self.at_integration_point(tag) => self.foreign_tag(tag),
+            _ => self.html_tag(tag),
         }
     }
 
-    fn adjusted_current_node_present_but_not_in_html_namespace(&self) -> bool {
-        self.state.borrow().foreign.last().is_some_and(|open| open.ns != Ns::Html)
+    fn end_tag(&mut self, name: &[u8]) {
+        if let Some(at) = self.foreign.iter().rposition(|open| &*open.name == name) {
+            self.foreign.truncate(at);
+        }
+    }
+
+    fn wants_text(&self) -> bool {
+        self.frameset_ok
+    }
+
+    fn text(&mut self, whitespace: bool) {
+        if !whitespace {
+            self.frameset_ok = false;
+        }
+    }
+
+    fn cdata_allowed(&self) -> bool {
+        self.foreign.last().is_some_and(|open| open.ns != Ns::Html)
     }
 }
 
 impl State {
-    fn tag(&mut self, tag: Tag) -> TokenSinkResult<()> {
-        match tag.kind {
-            TagKind::EndTag => {
-                self.in_raw_text = false;
-                if let Some(at) = self.foreign.iter().rposition(|open| open.name == tag.name) {
-                    self.foreign.truncate(at);
-                }
-                TokenSinkResult::Continue
-            }
-            TagKind::StartTag if self.frameset => self.frameset_tag(tag),
-            TagKind::StartTag => match self.foreign.last().map(|open| open.ns) {
-                Some(Ns::Svg | Ns::MathMl) if !self.at_integration_point(&tag) => self.foreign_tag(tag),
-                _ => self.html_tag(tag),
-            },
-        }
-    }
-
     /// A start tag after an accepted `<frameset>`: only `frame` elements (and `noframes` text) remain.
-    fn frameset_tag(&mut self, tag: Tag) -> TokenSinkResult<()> {
+    fn frameset_tag(&mut self, tag: &StartTag<'_>) -> Mode {
         match tag.name {
-            local_name!("frame") => {
-                self.take(&tag, local_name!("src"), Source::Attribute);
-                TokenSinkResult::Continue
+            b"frame" => {
+                self.take(tag, Attr::Src, Source::Attribute);
+                Mode::Data
             }
-            local_name!("noframes") => self.raw(RawKind::Rawtext),
-            _ => TokenSinkResult::Continue,
+            b"noframes" => Mode::RawText,
+            _ => Mode::Data,
         }
     }
 
     /// A start tag that the tree builder handles by the HTML insertion modes.
-    fn html_tag(&mut self, tag: Tag) -> TokenSinkResult<()> {
+    fn html_tag(&mut self, tag: &StartTag<'_>) -> Mode {
         let inside_foreign = !self.foreign.is_empty();
         match tag.name {
-            local_name!("a") | local_name!("area") | local_name!("link") => {
-                self.take(&tag, local_name!("href"), Source::Attribute);
-            }
-            local_name!("base") => self.take_base(&tag),
-            local_name!("meta") => self.take_refresh(&tag),
-            local_name!("iframe") => self.take(&tag, local_name!("src"), Source::Attribute),
-            local_name!("frameset") if self.frameset_ok && !inside_foreign => {
+            b"a" | b"area" | b"link" => self.take(tag, Attr::Href, Source::Attribute),
+            b"iframe" => self.take(tag, Attr::Src, Source::Attribute),
+            b"base" => self.take_base(tag),
+            b"meta" => self.take_refresh(tag),
+            b"frameset" if self.frameset_ok && !inside_foreign => {
                 self.frameset = true;
-                return TokenSinkResult::Continue;
+                return Mode::Data;
             }
-            local_name!("svg") | local_name!("math") if !tag.self_closing => {
-                let ns = if tag.name == local_name!("svg") { Ns::Svg } else { Ns::MathMl };
-                self.foreign.push(Open { name: tag.name.clone(), ns });
-                return TokenSinkResult::Continue;
+            b"svg" | b"math" if !tag.self_closing => {
+                let ns = if tag.name == b"svg" { Ns::Svg } else { Ns::MathMl };
+                self.foreign.push(Open { name: tag.name.into(), ns });
+                return Mode::Data;
             }
             _ => {}
         }
-        if clears_frameset_ok(&tag) {
+        if clears_frameset_ok(tag) {
             self.frameset_ok = false;
         }
-        let result = match tag.name {
-            local_name!("title") | local_name!("textarea") => self.raw(RawKind::Rcdata),
-            local_name!("style")
-            | local_name!("xmp")
-            | local_name!("iframe")
-            | local_name!("noembed")
-            | local_name!("noframes")
-            | local_name!("noscript") => self.raw(RawKind::Rawtext),
-            local_name!("script") => self.raw(RawKind::ScriptData),
-            local_name!("plaintext") => TokenSinkResult::Plaintext,
-            _ => TokenSinkResult::Continue,
+        let mode = match tag.name {
+            b"title" | b"textarea" | b"style" | b"xmp" | b"iframe" | b"noembed" | b"noframes" | b"noscript" => {
+                Mode::RawText
+            }
+            b"script" => Mode::Script,
+            b"plaintext" => Mode::Plaintext,
+            _ => Mode::Data,
         };
         // Inside an integration point, HTML elements are remembered so that their end tags do not
         // close the foreign element around them.
-        if inside_foreign && !tag.self_closing && !is_void(&tag.name) {
-            self.foreign.push(Open { name: tag.name, ns: Ns::Html });
+        if inside_foreign && !tag.self_closing && !is_void(tag.name) {
+            self.foreign.push(Open { name: tag.name.into(), ns: Ns::Html });
         }
-        result
+        mode
     }
 
     /// A start tag in foreign content: an element of the same namespace, unless it breaks out.
-    fn foreign_tag(&mut self, tag: Tag) -> TokenSinkResult<()> {
-        if breaks_out_of_foreign_content(&tag) {
+    fn foreign_tag(&mut self, tag: &StartTag<'_>) -> Mode {
+        if breaks_out_of_foreign_content(tag) {
             // Pop back to HTML content and handle the tag there.
             while self.foreign.last().is_some_and(|open| open.ns != Ns::Html) {
                 self.foreign.pop();
@@ -204,182 +172,96 @@ impl State {
             return self.html_tag(tag);
         }
         match tag.name {
-            local_name!("a") | local_name!("area") | local_name!("link") => {
-                self.take(&tag, local_name!("href"), Source::Attribute);
-            }
-            local_name!("iframe") | local_name!("frame") => self.take(&tag, local_name!("src"), Source::Attribute),
-            local_name!("base") => self.take_base(&tag),
+            b"a" | b"area" | b"link" => self.take(tag, Attr::Href, Source::Attribute),
+            b"iframe" | b"frame" => self.take(tag, Attr::Src, Source::Attribute),
+            b"base" => self.take_base(tag),
             _ => {}
         }
         if !tag.self_closing {
             // A foreign element takes the namespace of the element it is in, whatever its name.
             let ns = self.foreign.last().map_or(Ns::Svg, |open| open.ns);
-            self.foreign.push(Open { name: tag.name, ns });
+            self.foreign.push(Open { name: tag.name.into(), ns });
         }
-        TokenSinkResult::Continue
+        Mode::Data
     }
 
     /// Whether the current foreign element lets `tag` be handled as HTML.
-    fn at_integration_point(&self, tag: &Tag) -> bool {
+    fn at_integration_point(&self, tag: &StartTag<'_>) -> bool {
         let Some(current) = self.foreign.last() else { return false };
-        match (current.ns, &current.name) {
-            // HTML integration points. The tokenizer lower-cases names (the tree builder would write
-            // `foreignObject`), and there is no atom for the lower-case form.
-            (Ns::Svg, name) if &**name == "foreignobject" => true,
-            (Ns::Svg, &local_name!("desc") | &local_name!("title")) => true,
+        match (current.ns, &*current.name) {
+            // HTML integration points (names are lower-cased: the tree builder writes `foreignObject`).
+            (Ns::Svg, b"foreignobject" | b"desc" | b"title") => true,
             // MathML text integration points take start tags other than mglyph and malignmark as HTML.
-            (
-                Ns::MathMl,
-                &local_name!("mi")
-                | &local_name!("mo")
-                | &local_name!("mn")
-                | &local_name!("ms")
-                | &local_name!("mtext"),
-            ) => !matches!(tag.name, local_name!("mglyph") | local_name!("malignmark")),
-            (Ns::MathMl, &local_name!("annotation-xml")) => tag.name == local_name!("svg"),
+            (Ns::MathMl, b"mi" | b"mo" | b"mn" | b"ms" | b"mtext") => !matches!(tag.name, b"mglyph" | b"malignmark"),
+            (Ns::MathMl, b"annotation-xml") => tag.name == b"svg",
             _ => false,
         }
     }
 
-    fn raw(&mut self, kind: RawKind) -> TokenSinkResult<()> {
-        self.in_raw_text = true;
-        TokenSinkResult::RawData(kind)
-    }
-
-    fn take(&mut self, tag: &Tag, attr: LocalName, source: Source) {
-        if let Some(value) = attribute(tag, &attr) {
-            self.links.values.push((source, value.clone()));
+    fn take(&mut self, tag: &StartTag<'_>, attr: Attr, source: Source) {
+        if let Some(value) = tag.attr(attr) {
+            self.links.values.push((source, value.to_owned()));
         }
     }
 
-    fn take_base(&mut self, tag: &Tag) {
+    fn take_base(&mut self, tag: &StartTag<'_>) {
         if self.links.base.is_none()
-            && let Some(href) = attribute(tag, &local_name!("href"))
+            && let Some(href) = tag.attr(Attr::Href)
         {
-            self.links.base = Some(href.clone());
+            self.links.base = Some(href.to_owned());
         }
     }
 
     /// `<meta http-equiv=refresh content=...>`.
-    fn take_refresh(&mut self, tag: &Tag) {
-        let refresh = attribute(tag, &local_name!("http-equiv"))
-            .is_some_and(|v| v.trim_matches(is_html_whitespace).eq_ignore_ascii_case("refresh"));
+    fn take_refresh(&mut self, tag: &StartTag<'_>) {
+        let refresh = tag
+            .attr(Attr::HttpEquiv)
+            .is_some_and(|v| v.trim_matches(|c: char| c.is_ascii_whitespace()).eq_ignore_ascii_case("refresh"));
         if refresh {
-            self.take(tag, local_name!("content"), Source::Refresh);
+            self.take(tag, Attr::Content, Source::Refresh);
         }
     }
 }
 
-fn attribute<'t>(tag: &'t Tag, name: &LocalName) -> Option<&'t StrTendril> {
-    // Attributes the tokenizer produces have no namespace; `xlink:href` keeps its prefix in the name.
-    tag.attrs.iter().find(|a| a.name.local == *name).map(|a| &a.value)
-}
-
-fn is_html_whitespace(c: char) -> bool {
-    matches!(c, '\t' | '\n' | '\x0C' | '\r' | ' ')
-}
-
 /// Start tags after which a `<frameset>` can no longer replace the body ("frameset-ok" set to "not ok").
-fn clears_frameset_ok(tag: &Tag) -> bool {
+fn clears_frameset_ok(tag: &StartTag<'_>) -> bool {
     match tag.name {
-        local_name!("input") => !attribute(tag, &local_name!("type")).is_some_and(|t| t.eq_ignore_ascii_case("hidden")),
-        local_name!("body")
-        | local_name!("pre")
-        | local_name!("listing")
-        | local_name!("li")
-        | local_name!("dd")
-        | local_name!("dt")
-        | local_name!("button")
-        | local_name!("applet")
-        | local_name!("marquee")
-        | local_name!("object")
-        | local_name!("table")
-        | local_name!("area")
-        | local_name!("br")
-        | local_name!("embed")
-        | local_name!("img")
-        | local_name!("keygen")
-        | local_name!("wbr")
-        | local_name!("hr")
-        | local_name!("textarea")
-        | local_name!("xmp")
-        | local_name!("iframe")
-        | local_name!("select") => true,
+        b"input" => !tag.attr(Attr::Type).is_some_and(|t| t.eq_ignore_ascii_case("hidden")),
+        b"body" | b"pre" | b"listing" | b"li" | b"dd" | b"dt" | b"button" | b"applet" | b"marquee" | b"object"
+        | b"table" | b"area" | b"br" | b"embed" | b"img" | b"keygen" | b"wbr" | b"hr" | b"textarea" | b"xmp"
+        | b"iframe" | b"select" => true,
         _ => false,
     }
 }
 
 /// HTML start tags that end foreign content (the tree builder's list in "in foreign content").
-fn breaks_out_of_foreign_content(tag: &Tag) -> bool {
+fn breaks_out_of_foreign_content(tag: &StartTag<'_>) -> bool {
     match tag.name {
-        local_name!("font") => tag
-            .attrs
-            .iter()
-            .any(|a| matches!(a.name.local, local_name!("color") | local_name!("face") | local_name!("size"))),
-        local_name!("b")
-        | local_name!("big")
-        | local_name!("blockquote")
-        | local_name!("body")
-        | local_name!("br")
-        | local_name!("center")
-        | local_name!("code")
-        | local_name!("dd")
-        | local_name!("div")
-        | local_name!("dl")
-        | local_name!("dt")
-        | local_name!("em")
-        | local_name!("embed")
-        | local_name!("h1")
-        | local_name!("h2")
-        | local_name!("h3")
-        | local_name!("h4")
-        | local_name!("h5")
-        | local_name!("h6")
-        | local_name!("head")
-        | local_name!("hr")
-        | local_name!("i")
-        | local_name!("img")
-        | local_name!("li")
-        | local_name!("listing")
-        | local_name!("menu")
-        | local_name!("meta")
-        | local_name!("nobr")
-        | local_name!("ol")
-        | local_name!("p")
-        | local_name!("pre")
-        | local_name!("ruby")
-        | local_name!("s")
-        | local_name!("small")
-        | local_name!("span")
-        | local_name!("strong")
-        | local_name!("strike")
-        | local_name!("sub")
-        | local_name!("sup")
-        | local_name!("table")
-        | local_name!("tt")
-        | local_name!("u")
-        | local_name!("ul")
-        | local_name!("var") => true,
+        b"font" => tag.attr(Attr::FontStyle).is_some(),
+        b"b" | b"big" | b"blockquote" | b"body" | b"br" | b"center" | b"code" | b"dd" | b"div" | b"dl" | b"dt"
+        | b"em" | b"embed" | b"h1" | b"h2" | b"h3" | b"h4" | b"h5" | b"h6" | b"head" | b"hr" | b"i" | b"img"
+        | b"li" | b"listing" | b"menu" | b"meta" | b"nobr" | b"ol" | b"p" | b"pre" | b"ruby" | b"s" | b"small"
+        | b"span" | b"strong" | b"strike" | b"sub" | b"sup" | b"table" | b"tt" | b"u" | b"ul" | b"var" => true,
         _ => false,
     }
 }
 
 /// Elements without an end tag (and so never on the stack).
-fn is_void(name: &LocalName) -> bool {
+fn is_void(name: &[u8]) -> bool {
     matches!(
-        *name,
-        local_name!("area")
-            | local_name!("base")
-            | local_name!("br")
-            | local_name!("col")
-            | local_name!("embed")
-            | local_name!("hr")
-            | local_name!("img")
-            | local_name!("input")
-            | local_name!("link")
-            | local_name!("meta")
-            | local_name!("source")
-            | local_name!("track")
-            | local_name!("wbr")
+        name,
+        b"area"
+            | b"base"
+            | b"br"
+            | b"col"
+            | b"embed"
+            | b"hr"
+            | b"img"
+            | b"input"
+            | b"link"
+            | b"meta"
+            | b"source"
+            | b"track"
+            | b"wbr"
     )
 }
