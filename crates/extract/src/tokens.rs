@@ -265,8 +265,16 @@ impl Tokenizer<'_> {
     }
 
     /// The attributes of a tag up to its `>`. With `wanted`, the reported ones are decoded into
-    /// `self.attrs`.
+    /// `self.attrs`. A tag cut off by the end of input consumes the rest.
     fn attributes(&mut self, wanted: bool) -> TagEnd {
+        let end = self.attributes_to_end(wanted);
+        if let TagEnd::Eof = end {
+            self.i = self.s.len();
+        }
+        end
+    }
+
+    fn attributes_to_end(&mut self, wanted: bool) -> TagEnd {
         self.attrs.clear();
         loop {
             // Before attribute name.
