@@ -154,3 +154,32 @@ fn a_full_disk_stops_the_crawl_with_a_clear_error_and_every_archived_page_indexe
     assert!(archived > 100, "the crawl got going before the disk filled: {archived}");
     assert_eq!(indexed, archived);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_guard_warns_once_per_host_however_many_pages_it_cuts() {
+    let site = Site::start(
+        "127.0.0.1",
+        [
+            ("/", Page::links(&["/a", "/b", "/c"])),
+            ("/a", Page::links(&["/a1", "/a2"])),
+            ("/a1", Page::links(&["/x", "/y"])),
+        ],
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let config = dir.path().join("c.toml");
+    std::fs::write(&config, "[politeness]\ndelay = \"0s\"\n[scope]\nmax_links_per_page = 1\n").unwrap();
+    let mut child = crawld();
+    child.args(["run", "--config"]).arg(&config).args(["--seed", &site.url("/"), "--out"]).arg(&out);
+    let output = tokio::task::spawn_blocking(move || child.output().unwrap()).await.unwrap();
+    assert!(output.status.success());
+    let stderr = String::from_utf8(output.stderr).unwrap();
+
+    let out = Output::read(&out);
+    let cut = out.lines.iter().filter(|l| l["dropped"]["links_over_cap"].as_u64().is_some()).count();
+    assert_eq!(cut, 3, "/, /a and /a1 each lost links to the cap");
+    let warnings: Vec<&str> = stderr.lines().filter(|l| l.contains("WARN") && l.contains("links_over_cap")).collect();
+    assert_eq!(warnings.len(), 1, "{stderr}");
+    assert!(warnings[0].contains("scope.max_links_per_page"), "{stderr}");
+}

@@ -176,7 +176,7 @@ impl Default for ScopeSection {
             exclude: Vec::new(),
             max_url_length: 2048,
             max_repeated_segments: 3,
-            max_links_per_page: 1000,
+            max_links_per_page: 100_000,
         }
     }
 }

@@ -11,7 +11,7 @@
 //! Fetching, robots.txt checks, HTML parsing and link filtering all run inside the fetch tasks
 //! ([`crate::task`]), so this loop only does bookkeeping.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -19,7 +19,7 @@ use anyhow::Context;
 use crawld_extract::{Scope, ScopeRules, fingerprint};
 use crawld_fetch::{FetchConfig, FetchPool, Fetcher, Retry};
 use crawld_frontier::{Candidate, Frontier, FrontierConfig, HostId, Lease, Next};
-use crawld_sink::{Sink, SinkOptions};
+use crawld_sink::{PageRecord, Sink, SinkOptions};
 use rand::Rng;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -28,6 +28,16 @@ use tracing::{debug, info, warn};
 use crate::config::Config;
 use crate::stats::Stats;
 use crate::task::{self, Finished, Outcome, TaskContext};
+
+/// Each guard that can drop something: its name in pages.jsonl and stats.json, the key that sets it,
+/// and what it did.
+const GUARDS: [(&str, &str, &str); 5] = [
+    ("links_over_cap", "scope.max_links_per_page", "links past the cap were not followed"),
+    ("url_too_long", "scope.max_url_length", "URLs too long to follow were dropped"),
+    ("repeated_segments", "scope.max_repeated_segments", "URLs with repeated path segments were dropped"),
+    ("redirect_over_limit", "crawl.max_redirects", "a redirect was not followed: too many hops in a row"),
+    ("truncated", "fetch.max_body_bytes", "a body was cut at the size cap"),
+];
 
 /// How a crawl ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -89,6 +99,7 @@ pub async fn run(config: Config, cancel: CancellationToken) -> anyhow::Result<Cr
         seen: frontier.seen_set(),
         max_links: config.scope.max_links_per_page,
         max_depth: config.crawl.max_depth,
+        max_redirects: config.crawl.max_redirects,
         delay: config.politeness.delay,
     });
     for seed in &config.seeds {
@@ -103,6 +114,7 @@ pub async fn run(config: Config, cancel: CancellationToken) -> anyhow::Result<Cr
         ctx,
         stats: Stats::default(),
         down: HashMap::new(),
+        warned: HashSet::new(),
     };
     let ending = crawl.run(&cancel).await;
     let Crawl { sink, mut stats, frontier, .. } = crawl;
@@ -150,6 +162,8 @@ struct Crawl<'a> {
     stats: Stats,
     /// Hosts held as unreachable: until when, and why.
     down: HashMap<HostId, (Instant, String)>,
+    /// (host, guard) pairs already warned about: a guard's drops are logged once per host.
+    warned: HashSet<(HostId, &'static str)>,
 }
 
 impl Crawl<'_> {
@@ -250,9 +264,11 @@ impl Crawl<'_> {
         }
         let record = task::page_record(&lease, &outcome);
         self.stats.count(&record);
+        self.warn_of_guards(&lease, &record);
         self.stats.robots_blocked += u64::from(matches!(outcome, Outcome::Blocked { .. }));
         self.stats.host_down_skipped += u64::from(matches!(outcome, Outcome::HostDown { .. }));
-        if let Outcome::Fetched { links, redirect, .. } = &outcome {
+        if let Outcome::Fetched { links, redirect, filtered, .. } = &outcome {
+            self.stats.count_filtered(filtered);
             let parent: Arc<str> = Arc::from(lease.url.as_str());
             for (url, fp) in links {
                 let added = self.frontier.add(Candidate {
@@ -265,7 +281,14 @@ impl Crawl<'_> {
                 self.stats.count_added(added);
             }
             if let Some((target, fp)) = redirect {
-                self.follow_redirect(&lease, target, *fp, parent);
+                let added = self.frontier.add(Candidate {
+                    url: target.clone(),
+                    fingerprint: *fp,
+                    depth: lease.depth + 1,
+                    parent: Some(parent),
+                    redirects: lease.redirects + 1,
+                });
+                self.stats.count_added(added);
             }
         }
         if outcome.made_a_request() {
@@ -277,23 +300,25 @@ impl Crawl<'_> {
         Ok(())
     }
 
-    /// A redirect target is crawled one hop deeper than the page that redirected, like a link of it.
-    /// (Were redirects free, a page still in flight could redirect to a URL already leased one level
-    /// deeper, and the frontier could no longer promise shortest depths while levels overlap.)
-    fn follow_redirect(&mut self, lease: &Lease, target: &url::Url, fp: u128, parent: Arc<str>) {
-        if lease.redirects >= self.config.crawl.max_redirects {
-            debug!(url = %lease.url, to = %target, "redirect not followed: too many hops");
-            self.stats.redirects_dropped += 1;
-            return;
+    /// Warn the first time a guard drops something of a host; later drops are only counted (pages.jsonl
+    /// and stats.json), so that a site of a million pages does not log a million lines.
+    fn warn_of_guards(&mut self, lease: &Lease, record: &PageRecord) {
+        let d = &record.dropped;
+        let counts =
+            [d.links_over_cap, d.url_too_long, d.repeated_segments, d.redirect_over_limit, u32::from(record.truncated)];
+        for (&(reason, limit, what), count) in GUARDS.iter().zip(counts) {
+            if count == 0 || !self.warned.insert((lease.host, reason)) {
+                continue;
+            }
+            warn!(
+                host = self.frontier.host_name(lease.host),
+                url = %lease.url,
+                reason,
+                count,
+                limit,
+                "{what}; further cases on this host are counted in pages.jsonl and stats.json without a warning"
+            );
         }
-        let added = self.frontier.add(Candidate {
-            url: target.clone(),
-            fingerprint: fp,
-            depth: lease.depth + 1,
-            parent: Some(parent),
-            redirects: lease.redirects + 1,
-        });
-        self.stats.count_added(added);
     }
 
     /// How long to wait before another attempt, when this outcome deserves one.

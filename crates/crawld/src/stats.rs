@@ -1,8 +1,10 @@
 //! Crawl counters: the progress line, `stats.json` and the final summary.
 
 use crawld_frontier::{Added, FrontierStats};
-use crawld_sink::PageRecord;
+use crawld_sink::{Dropped, PageRecord};
 use serde::Serialize;
+
+use crate::task::Filtered;
 
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Stats {
@@ -25,7 +27,10 @@ pub struct Stats {
     pub links_queued: u64,
     pub links_lowered: u64,
     pub links_too_deep: u64,
-    pub redirects_dropped: u64,
+    /// URLs (links or redirect targets) a guard kept out of the crawl, by guard.
+    pub dropped: DroppedCounts,
+    /// Links and redirect targets outside the configured scope, by rule.
+    pub out_of_scope: OutOfScopeCounts,
     pub queued: u64,
     pub in_flight: u64,
     pub hosts: u64,
@@ -46,6 +51,13 @@ impl Stats {
             Some(_) => {}
             None => self.errors += 1,
         }
+    }
+
+    /// What a page's task left out of its links and redirect.
+    pub fn count_filtered(&mut self, filtered: &Filtered) {
+        self.dropped.add(&filtered.dropped);
+        self.out_of_scope.add(&filtered.out_of_scope);
+        self.links_too_deep += filtered.too_deep;
     }
 
     pub fn count_added(&mut self, added: Added) {
@@ -72,6 +84,54 @@ impl Stats {
             map.insert("updated_at".into(), rfc3339_now().into());
         }
         value
+    }
+}
+
+/// Guard drops summed over the crawl; the names are those of a pages.jsonl line's `dropped`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct DroppedCounts {
+    pub links_over_cap: u64,
+    pub url_too_long: u64,
+    pub repeated_segments: u64,
+    pub redirect_over_limit: u64,
+}
+
+impl DroppedCounts {
+    fn add(&mut self, page: &Dropped) {
+        self.links_over_cap += u64::from(page.links_over_cap);
+        self.url_too_long += u64::from(page.url_too_long);
+        self.repeated_segments += u64::from(page.repeated_segments);
+        self.redirect_over_limit += u64::from(page.redirect_over_limit);
+    }
+
+    pub fn total(&self) -> u64 {
+        self.links_over_cap + self.url_too_long + self.repeated_segments + self.redirect_over_limit
+    }
+}
+
+/// Links and redirect targets outside the configured scope, by the rule that left them out.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct OutOfScopeCounts {
+    /// Not an allowed host or inside an allowed domain.
+    pub host: u64,
+    /// Matched a `scope.exclude` pattern.
+    pub excluded: u64,
+    /// Matched none of the `scope.include` patterns.
+    pub not_included: u64,
+    /// Not http or https (a redirect to ftp:, say).
+    pub scheme: u64,
+}
+
+impl OutOfScopeCounts {
+    fn add(&mut self, other: &OutOfScopeCounts) {
+        self.host += other.host;
+        self.excluded += other.excluded;
+        self.not_included += other.not_included;
+        self.scheme += other.scheme;
+    }
+
+    pub fn total(&self) -> u64 {
+        self.host + self.excluded + self.not_included + self.scheme
     }
 }
 

@@ -4,13 +4,15 @@
 use std::panic::AssertUnwindSafe;
 use std::time::Duration;
 
-use crawld_extract::{Scope, decode_html, extract_links, fingerprint, is_html};
+use crawld_extract::{OutOfScope, Scope, decode_html, extract_links, fingerprint, is_html};
 use crawld_fetch::{FetchFailure, Fetcher, Response, RobotsVerdict};
 use crawld_frontier::{Lease, SeenSet};
-use crawld_sink::{HttpExchange, PageRecord};
+use crawld_sink::{Dropped, HttpExchange, PageRecord};
 use futures_util::FutureExt;
-use tracing::instrument;
+use tracing::{debug, instrument};
 use url::Url;
+
+use crate::stats::OutOfScopeCounts;
 
 /// What every fetch task shares (behind an `Arc`).
 #[derive(Debug)]
@@ -20,6 +22,7 @@ pub struct TaskContext {
     pub seen: SeenSet,
     pub max_links: usize,
     pub max_depth: Option<u32>,
+    pub max_redirects: u8,
     pub delay: Duration,
 }
 
@@ -50,13 +53,45 @@ pub enum Outcome {
         response: Box<Response>,
         /// The host's robots.txt Crawl-delay, reported with the host's first lease.
         robots: Option<Option<Duration>>,
-        /// Links found on the page (before filtering).
+        /// Unique links taken from the page (at most `max_links`), before filtering.
         found: u32,
         /// In-scope links (with fingerprints) that may still matter to the frontier.
         links: Vec<(Url, u128)>,
-        /// An in-scope redirect target.
+        /// An in-scope redirect target, within `max_redirects`.
         redirect: Option<(Url, u128)>,
+        /// What was left out of the links and the redirect, and why.
+        filtered: Filtered,
     },
+}
+
+/// The links and redirect target of a page that the crawl does not follow, by reason.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Filtered {
+    /// Cut by a guard (the cap, a trap rule, the redirect limit): recorded on the page's line too.
+    pub dropped: Dropped,
+    /// Outside the configured scope.
+    pub out_of_scope: OutOfScopeCounts,
+    /// In scope, but deeper than `max_depth`.
+    pub too_deep: u64,
+}
+
+impl Filtered {
+    /// Whether the crawl may follow `url`; counts the reason when not.
+    fn admit(&mut self, scope: &Scope, url: &Url, found_on: &Url) -> bool {
+        let Err(reason) = scope.check(url) else { return true };
+        debug!(url = %url, found_on = %found_on, %reason, "not followed");
+        let d = &mut self.dropped;
+        let s = &mut self.out_of_scope;
+        match reason {
+            OutOfScope::TooLong => d.url_too_long += 1,
+            OutOfScope::RepeatedSegments => d.repeated_segments += 1,
+            OutOfScope::Host => s.host += 1,
+            OutOfScope::Excluded => s.excluded += 1,
+            OutOfScope::NotIncluded => s.not_included += 1,
+            OutOfScope::Scheme => s.scheme += 1,
+        }
+        false
+    }
 }
 
 impl Outcome {
@@ -145,45 +180,60 @@ async fn fetch_page(ctx: std::sync::Arc<TaskContext>, lease: Lease) -> Finished 
     }
 
     let response = ctx.fetcher.fetch(&lease.url).await;
-    let (found, links) = links_of(&ctx, &lease, &response);
+    let mut filtered = Filtered::default();
+    let (found, links) = links_of(&ctx, &lease, &response, &mut filtered);
     let redirect = response
         .location
         .as_ref()
         .filter(|_| response.status.is_some_and(|s| (300..400).contains(&s)))
-        .filter(|target| ctx.scope.check(target).is_ok())
         .map(|target| {
             let mut target = target.clone();
             target.set_fragment(None);
+            target
+        })
+        .filter(|target| filtered.admit(&ctx.scope, target, &lease.url))
+        .filter(|target| {
+            let within = lease.redirects < ctx.max_redirects;
+            if !within {
+                debug!(url = %lease.url, to = %target, "redirect not followed: crawl.max_redirects hops in a row");
+                filtered.dropped.redirect_over_limit += 1;
+            }
+            within
+        })
+        .map(|target| {
             let fp = fingerprint(&target);
             (target, fp)
         });
-    let outcome = Outcome::Fetched { response: Box::new(response), robots, found, links, redirect };
+    let outcome = Outcome::Fetched { response: Box::new(response), robots, found, links, redirect, filtered };
     Finished { outcome, lease, robots_txt }
 }
 
 /// Links of a successful HTML page that are in scope, within depth, and not already known shallower.
-fn links_of(ctx: &TaskContext, lease: &Lease, response: &Response) -> (u32, Vec<(Url, u128)>) {
+fn links_of(ctx: &TaskContext, lease: &Lease, response: &Response, filtered: &mut Filtered) -> (u32, Vec<(Url, u128)>) {
     let ok = response.status.is_some_and(|s| (200..300).contains(&s));
     if !ok || !is_html(response.content_type.as_deref(), &response.body) {
         return (0, Vec::new());
     }
     let html = decode_html(&response.body, response.content_type.as_deref());
     let extracted = extract_links(&response.url, &html, ctx.max_links);
-    let found = extracted.links.len() as u32;
+    filtered.dropped.links_over_cap = u32::try_from(extracted.over_cap).unwrap_or(u32::MAX);
+    let found = u32::try_from(extracted.links.len()).unwrap_or(u32::MAX);
     let depth = lease.depth + 1;
-    if ctx.max_depth.is_some_and(|max| depth > max) {
-        return (found, Vec::new());
+    let too_deep = ctx.max_depth.is_some_and(|max| depth > max);
+    let mut links = Vec::new();
+    for url in extracted.links {
+        if !filtered.admit(&ctx.scope, &url, &lease.url) {
+            continue;
+        }
+        if too_deep {
+            filtered.too_deep += 1;
+            continue;
+        }
+        let fp = fingerprint(&url);
+        if ctx.seen.may_improve(fp, depth) {
+            links.push((url, fp));
+        }
     }
-    let links = extracted
-        .links
-        .into_iter()
-        .filter(|url| ctx.scope.check(url).is_ok())
-        .map(|url| {
-            let fp = fingerprint(&url);
-            (url, fp)
-        })
-        .filter(|(_, fp)| ctx.seen.may_improve(*fp, depth))
-        .collect();
     (found, links)
 }
 
@@ -195,8 +245,8 @@ pub fn page_record(lease: &Lease, outcome: &Outcome) -> PageRecord {
         Outcome::Crashed { message, .. } => error(format!("internal error: {message}")),
         Outcome::RobotsUnavailable { reason } => error(format!("robots.txt unavailable: {reason}")),
         Outcome::HostDown { reason } => error(format!("host unreachable, not requested ({reason})")),
-        Outcome::Fetched { response, found, .. } => {
-            PageRecord { links: *found, ..response_record(response, lease.depth) }
+        Outcome::Fetched { response, found, filtered, .. } => {
+            PageRecord { links: *found, dropped: filtered.dropped, ..response_record(response, lease.depth) }
         }
     };
     PageRecord { parent: lease.parent.as_deref().map(str::to_owned), attempts: lease.retries + 1, ..record }

@@ -13,8 +13,8 @@ use crate::normalize::normalize;
 pub struct ExtractedLinks {
     /// Absolute http(s) URLs without fragment, in document order, unique by [`normalize`] key.
     pub links: Vec<Url>,
-    /// True when the page held more unique links than `max_links`; the rest were dropped.
-    pub truncated: bool,
+    /// Unique links past `max_links`: found, counted, and not returned.
+    pub over_cap: usize,
 }
 
 // Both selector strings are constants, so parsing them can only fail on a typo, which the
@@ -28,7 +28,8 @@ static LINKS: LazyLock<Selector> = LazyLock::new(|| {
 });
 
 /// Absolute http(s) links found in an HTML document, in document order, deduplicated by
-/// `normalize()` key (first occurrence wins), at most `max_links` (then `truncated = true`).
+/// `normalize()` key (first occurrence wins), at most `max_links`; the unique links past the cap are
+/// counted in `over_cap`, so that a cut is never silent.
 ///
 /// The first `<base href>` whose value resolves (against `page_url`) to an http(s) URL becomes the
 /// base for every relative link, including ones before it in the document; any other base is ignored.
@@ -49,6 +50,7 @@ pub fn extract_links(page_url: &Url, html: &str, max_links: usize) -> ExtractedL
 
     let mut out = ExtractedLinks::default();
     let mut seen = HashSet::new();
+    let mut over_cap = HashSet::new();
     for el in doc.select(&LINKS) {
         let el = el.value();
         let raw = match el.name() {
@@ -63,12 +65,17 @@ pub fn extract_links(page_url: &Url, html: &str, max_links: usize) -> ExtractedL
         let Some(url) = raw.and_then(|raw| resolve(&base, &page_key, raw)) else {
             continue;
         };
-        if !seen.insert(normalize(&url)) {
+        let key = normalize(&url);
+        if out.links.len() >= max_links {
+            // Past the cap only a 128-bit hash of each key is kept: counting the rest costs 16 bytes
+            // a link however long its URL, so the cap still bounds memory.
+            if !seen.contains(&key) && over_cap.insert(xxhash_rust::xxh3::xxh3_128(key.as_bytes())) {
+                out.over_cap += 1;
+            }
             continue;
         }
-        if out.links.len() >= max_links {
-            out.truncated = true;
-            break;
+        if !seen.insert(key) {
+            continue;
         }
         out.links.push(url);
     }
@@ -247,23 +254,23 @@ mod tests {
     }
 
     #[test]
-    fn max_links_truncates() {
-        let html = r#"<a href="/1"></a><a href="/2"></a><a href="/1"></a><a href="/3"></a>"#;
+    fn links_past_max_links_are_counted_once_each() {
+        let html = r#"<a href="/1"></a><a href="/2"></a><a href="/1"></a><a href="/3"></a><a href="/3#x"></a>
+            <a href="/4"></a><a href="/2"></a>"#;
         let got = extract(html, 2);
-        assert!(got.truncated);
         assert_eq!(got.links.len(), 2);
         assert_eq!(got.links[1].as_str(), "http://example.com/2");
+        // /3 (twice) and /4; repeats of /1 and /2 are not drops.
+        assert_eq!(got.over_cap, 2);
 
-        // Exactly max unique links (plus duplicates) is not truncation.
+        // Exactly max unique links (plus duplicates) is not a cut.
         let html = r#"<a href="/1"></a><a href="/2"></a><a href="/2#x"></a>"#;
         let got = extract(html, 2);
-        assert!(!got.truncated);
-        assert_eq!(got.links.len(), 2);
+        assert_eq!((got.links.len(), got.over_cap), (2, 0));
 
         let got = extract(html, 0);
-        assert!(got.truncated);
-        assert!(got.links.is_empty());
-        assert!(!extract("<p>no links</p>", 0).truncated);
+        assert_eq!((got.links.len(), got.over_cap), (0, 2));
+        assert_eq!(extract("<p>no links</p>", 0).over_cap, 0);
     }
 
     #[test]

@@ -76,7 +76,7 @@ use std::time::{Duration, SystemTime};
 
 use tokio::sync::{mpsc, oneshot};
 
-pub use record::{HttpExchange, PageRecord};
+pub use record::{Dropped, HttpExchange, PageRecord};
 
 use atomic::{sync_dir, write_atomic};
 use warc::WarcWriter;

@@ -27,6 +27,8 @@ pub struct PageRecord {
     pub redirect: Option<String>,
     /// The body was cut at the size cap.
     pub truncated: bool,
+    /// URLs this page led to (links, or its redirect target) that a guard kept out of the crawl.
+    pub dropped: Dropped,
     /// How many attempts this URL took (1 = first try).
     pub attempts: u32,
     /// The HTTP exchange to archive in WARC; None when no response came.
@@ -50,10 +52,39 @@ impl PageRecord {
             error: None,
             redirect: None,
             truncated: false,
+            dropped: Dropped::default(),
             attempts: 1,
             exchange: None,
         }
     }
+}
+
+/// URLs a page led to that a guard kept out of the crawl, by guard. Each is a count of URLs; on a
+/// pages.jsonl line only the non-zero ones appear, and the object not at all when all are zero.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Dropped {
+    /// Unique links past `scope.max_links_per_page`.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub links_over_cap: u32,
+    /// Links or a redirect target longer than `scope.max_url_length`.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub url_too_long: u32,
+    /// Links or a redirect target whose path repeats segments (`scope.max_repeated_segments`).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub repeated_segments: u32,
+    /// The redirect target, not followed because `crawl.max_redirects` hops were followed in a row.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub redirect_over_limit: u32,
+}
+
+impl Dropped {
+    pub fn is_empty(&self) -> bool {
+        *self == Dropped::default()
+    }
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// The bytes of one HTTP request/response as they are to be archived.
@@ -94,6 +125,8 @@ struct PageLine<'a> {
     redirect: Option<&'a str>,
     #[serde(skip_serializing_if = "is_false")]
     truncated: bool,
+    #[serde(skip_serializing_if = "Dropped::is_empty")]
+    dropped: &'a Dropped,
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -123,6 +156,7 @@ pub(crate) fn write_line(
         attempts: page.attempts,
         redirect: page.redirect.as_deref(),
         truncated: page.truncated,
+        dropped: &page.dropped,
         error: page.error.as_deref(),
         warc,
     };
@@ -178,6 +212,7 @@ mod tests {
         p.attempts = 2;
         p.redirect = Some("https://example.com/r".into());
         p.truncated = true;
+        p.dropped = Dropped { links_over_cap: 4, redirect_over_limit: 1, ..Dropped::default() };
         p.error = Some("body \"cut\"\nhere".into());
         let loc = WarcLocation { file: "crawld-20231114221320-00000.warc.gz".into(), offset: 7, length: 9 };
         assert_eq!(
@@ -185,7 +220,7 @@ mod tests {
             "{\"url\":\"https://example.com/\",\"depth\":0,\"parent\":\"https://example.com/p\",\"status\":301,\
              \"content_type\":\"text/html\",\"bytes\":5,\"fetched_at\":\"2023-11-14T22:13:20.042Z\",\
              \"elapsed_ms\":12,\"links\":3,\"attempts\":2,\"redirect\":\"https://example.com/r\",\
-             \"truncated\":true,\"error\":\"body \\\"cut\\\"\\nhere\",\
+             \"truncated\":true,\"dropped\":{\"links_over_cap\":4,\"redirect_over_limit\":1},\"error\":\"body \\\"cut\\\"\\nhere\",\
              \"warc\":{\"file\":\"crawld-20231114221320-00000.warc.gz\",\"offset\":7,\"length\":9}}\n"
         );
     }

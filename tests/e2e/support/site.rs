@@ -86,6 +86,8 @@ pub struct Hit {
 #[derive(Debug, Default)]
 struct Shared {
     routes: Mutex<HashMap<String, Page>>,
+    /// Pages served for every path under a prefix that has no route of its own.
+    prefixes: Mutex<Vec<(String, Page)>>,
     /// Answers given in turn; the last one repeats.
     sequences: Mutex<HashMap<String, std::collections::VecDeque<Page>>>,
     hits: Mutex<Vec<Hit>>,
@@ -130,6 +132,12 @@ impl Site {
         self.shared.routes.lock().unwrap().insert(path.to_owned(), page);
     }
 
+    /// Answer every path that starts with `prefix` (and has no route of its own) with `page`: a site of
+    /// any size for the cost of one route.
+    pub fn route_prefix(&self, prefix: &str, page: Page) {
+        self.shared.prefixes.lock().unwrap().push((prefix.to_owned(), page));
+    }
+
     /// Answer `path` with each of `pages` in turn, then keep giving the last one.
     pub fn route_sequence(&self, path: &str, pages: Vec<Page>) {
         self.shared.sequences.lock().unwrap().insert(path.to_owned(), pages.into());
@@ -164,7 +172,9 @@ async fn serve(State(shared): State<Arc<Shared>>, uri: Uri, headers: axum::http:
         .unwrap()
         .get_mut(&path)
         .and_then(|pages| if pages.len() > 1 { pages.pop_front() } else { pages.front().cloned() });
-    let page = next_in_sequence.or_else(|| shared.routes.lock().unwrap().get(&path).cloned());
+    let page = next_in_sequence.or_else(|| shared.routes.lock().unwrap().get(&path).cloned()).or_else(|| {
+        shared.prefixes.lock().unwrap().iter().find(|(p, _)| path.starts_with(p)).map(|(_, page)| page.clone())
+    });
     let page = page.unwrap_or_else(|| Page::status(404));
     if !page.delay.is_zero() {
         tokio::time::sleep(page.delay).await;
