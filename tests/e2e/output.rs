@@ -99,3 +99,42 @@ async fn the_manifest_and_stats_describe_the_crawl_and_a_used_directory_is_refus
     assert!(format!("{error:#}").contains("already"), "{error:#}");
     assert_eq!(std::fs::read(out_dir.join("pages.jsonl")).unwrap(), before);
 }
+
+/// Regression (issue 10): the progress line's `errors` counted a robots.txt block while 404s went
+/// uncounted, and the summary called the same number `no_response`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_page_is_counted_once_under_the_name_of_its_outcome() {
+    let site = Site::start(
+        "127.0.0.1",
+        [
+            ("/robots.txt", Page::typed("text/plain", "User-agent: *\nDisallow: /private\n")),
+            ("/", Page::links(&["/missing", "/private/x", "/slow", "/moved"])),
+            ("/slow", Page::links(&[]).delay(std::time::Duration::from_secs(3))),
+            ("/moved", Page::redirect(301, "/")),
+        ],
+    )
+    .await;
+    let (mut config, _dir) = config(&[site.url("/")]);
+    config.fetch.timeout = std::time::Duration::from_millis(500);
+    config.crawl.max_retries = 0;
+    let stats = crawl(config).await.stats();
+
+    let counts: Vec<(&str, u64)> =
+        ["status_2xx", "status_3xx", "status_4xx", "status_5xx", "no_response", "robots_blocked"]
+            .into_iter()
+            .map(|name| (name, stats[name].as_u64().unwrap()))
+            .collect();
+    assert_eq!(
+        counts,
+        [
+            ("status_2xx", 1),
+            ("status_3xx", 1),
+            ("status_4xx", 1),
+            ("status_5xx", 0),
+            ("no_response", 1),
+            ("robots_blocked", 1)
+        ]
+    );
+    assert_eq!(stats["pages"], 5);
+    assert!(stats.get("errors").is_none(), "{stats}");
+}

@@ -263,10 +263,8 @@ impl Crawl<'_> {
             self.down.insert(lease.host, (Instant::now() + self.config.politeness.host_down_hold, reason));
         }
         let record = task::page_record(&lease, &outcome);
-        self.stats.count(&record);
+        self.stats.count(&record, &outcome);
         self.warn_of_guards(&lease, &record);
-        self.stats.robots_blocked += u64::from(matches!(outcome, Outcome::Blocked { .. }));
-        self.stats.host_down_skipped += u64::from(matches!(outcome, Outcome::HostDown { .. }));
         if let Outcome::Fetched { links, redirect, filtered, .. } = &outcome {
             self.stats.count_filtered(filtered);
             let parent: Arc<str> = Arc::from(lease.url.as_str());
@@ -345,12 +343,21 @@ impl Crawl<'_> {
         let now = Instant::now();
         let f = self.frontier.stats();
         let rate = (self.stats.pages - pages_then) as f64 / now.duration_since(at).as_secs_f64().max(1e-3);
+        let s = &self.stats;
         info!(
-            pages = self.stats.pages,
-            in_flight = f.in_flight,
-            queued = f.queued,
+            pages = s.pages,
             pages_per_sec = format_args!("{rate:.1}"),
-            errors = self.stats.errors,
+            queued = f.queued,
+            in_flight = f.in_flight,
+            status_2xx = s.status_2xx,
+            status_3xx = s.status_3xx,
+            status_4xx = s.status_4xx,
+            status_5xx = s.status_5xx,
+            no_response = s.no_response,
+            robots_blocked = s.robots_blocked,
+            retries = s.retries,
+            out_of_scope = s.out_of_scope.total(),
+            dropped = s.dropped.total(),
             "progress"
         );
         let mut stats = self.stats.clone();

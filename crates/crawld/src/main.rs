@@ -126,16 +126,23 @@ async fn crawl(config: Config, cancel: CancellationToken) -> anyhow::Result<()> 
     };
     info!(
         pages = s.pages,
-        ok_2xx = s.status_2xx,
-        redirects_3xx = s.status_3xx,
-        client_errors_4xx = s.status_4xx,
-        server_errors_5xx = s.status_5xx,
-        no_response = s.errors,
-        robots_blocked = s.robots_blocked,
-        retries = s.retries,
-        queued_left = s.queued,
-        seconds = format_args!("{secs:.1}"),
         pages_per_sec = format_args!("{:.1}", s.pages as f64 / secs),
+        seconds = format_args!("{secs:.1}"),
+        queued = s.queued,
+        status_2xx = s.status_2xx,
+        status_3xx = s.status_3xx,
+        status_4xx = s.status_4xx,
+        status_5xx = s.status_5xx,
+        status_other = s.status_other,
+        no_response = s.no_response,
+        robots_blocked = s.robots_blocked,
+        robots_unavailable = s.robots_unavailable,
+        host_down_skipped = s.host_down_skipped,
+        internal_errors = s.internal_errors,
+        retries = s.retries,
+        truncated = s.truncated,
+        out_of_scope = s.out_of_scope.total(),
+        dropped = s.dropped.total(),
         "crawl {how}"
     );
     Ok(())
