@@ -183,3 +183,54 @@ async fn a_guard_warns_once_per_host_however_many_pages_it_cuts() {
     assert_eq!(warnings.len(), 1, "{stderr}");
     assert!(warnings[0].contains("scope.max_links_per_page"), "{stderr}");
 }
+
+/// Issue 10: how a crawl ended is in stats.json's `state`, the summary, and the exit status.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_exit_status_and_state_say_how_the_crawl_ended() {
+    let site = Site::start(
+        "127.0.0.1",
+        [("/", Page::links(&["/a", "/b"])), ("/a", Page::links(&[])), ("/b", Page::status(404))],
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("c.toml");
+    std::fs::write(&config, "[politeness]\ndelay = \"0s\"\n[crawl]\nmax_retries = 0\n").unwrap();
+    let run = |seed: String, out: &str, extra: &[&str]| {
+        let mut child = crawld();
+        child.args(["run", "--config"]).arg(&config).args(["--seed", &seed, "--out"]).arg(dir.path().join(out));
+        child.args(extra);
+        tokio::task::spawn_blocking(move || child.output().unwrap())
+    };
+    let state = |out: &str| Output::read(&dir.path().join(out)).stats()["state"].as_str().unwrap().to_owned();
+
+    // Nothing left: complete, 0.
+    let complete = run(site.url("/"), "complete", &[]).await.unwrap();
+    assert_eq!(complete.status.code(), Some(0));
+    assert_eq!(state("complete"), "complete");
+    assert!(String::from_utf8_lossy(&complete.stderr).contains("crawl complete"));
+
+    // Cut by max_pages: limit, 0, and the summary says how much was left.
+    let limit = run(site.url("/"), "limit", &["--max-pages", "1"]).await.unwrap();
+    assert_eq!(limit.status.code(), Some(0));
+    assert_eq!(state("limit"), "limit");
+    let stderr = String::from_utf8_lossy(&limit.stderr);
+    assert!(stderr.contains("crawl stopped at crawl.max_pages, 2 URLs left queued"), "{stderr}");
+
+    // No seed could be fetched at all: failed, 1, and why.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let failed = run(format!("http://{closed}/"), "failed", &[]).await.unwrap();
+    assert_eq!(failed.status.code(), Some(1));
+    assert_eq!(state("failed"), "failed");
+    let stderr = String::from_utf8_lossy(&failed.stderr);
+    assert!(
+        stderr.contains(&format!("no seed could be fetched: http://{closed}/: robots.txt unavailable")),
+        "{stderr}"
+    );
+
+    // A seed that answers, but never with a page: 0, with a loud warning.
+    let missing = run(site.url("/nothing-here"), "missing", &[]).await.unwrap();
+    assert_eq!(missing.status.code(), Some(0));
+    assert_eq!(state("missing"), "complete");
+    let stderr = String::from_utf8_lossy(&missing.stderr);
+    assert!(stderr.lines().any(|l| l.contains("WARN") && l.contains("no page was fetched successfully")), "{stderr}");
+}

@@ -186,11 +186,13 @@ async fn an_unavailable_robots_txt_holds_the_host_and_is_asked_again() {
     assert_eq!(site.paths(), ["/robots.txt", "/robots.txt", "/robots.txt", "/", "/a"]);
     assert_eq!(out.page(&site.url("/"))["attempts"], 3);
 
-    // A robots.txt that stays down: the URL is recorded with the reason, and never requested.
+    // A robots.txt that stays down: the URL is recorded with the reason, and never requested; with
+    // no seed fetched, the crawl failed.
     let down = Site::start("127.0.0.2", [("/", Page::links(&[])), ("/robots.txt", Page::status(500))]).await;
     let (mut config, _dir) = crate::support::config(&[down.url("/")]);
     config.crawl.max_retries = 1;
-    let out = crawl(config).await;
+    let (summary, out) = crate::support::crawl_to_the_end(config).await;
+    assert_eq!(summary.ending, crawld::Ending::Failed);
     let page = out.page(&down.url("/"));
     assert_eq!((page["status"].as_u64(), page["error"].as_str()), (None, Some("robots.txt unavailable: 500")));
     assert_eq!(down.paths(), ["/robots.txt", "/robots.txt"]);

@@ -68,9 +68,13 @@ async fn traps_are_stopped_by_the_default_guards_and_limits() {
     // max_url_length = 2048: the 3000-byte URL is never requested.
     assert!(site.paths().iter().all(|p| p.len() < 2048));
 
-    // max_pages stops the crawl however much is left.
+    // max_pages stops the crawl however much is left, and says so.
     let (mut limited, _dir2) = crate::support::config(&[site.url("/")]);
     limited.crawl.max_pages = Some(5.try_into().unwrap());
-    let out = crawl(limited).await;
+    let (summary, out) = crate::support::crawl_to_the_end(limited).await;
     assert_eq!(out.lines.len(), 5);
+    assert_eq!(summary.ending, crawld::Ending::Limit);
+    let stats = out.stats();
+    assert_eq!(stats["state"], "limit");
+    assert!(stats["queued"].as_u64().unwrap() > 0, "{stats}");
 }

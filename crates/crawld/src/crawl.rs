@@ -39,13 +39,29 @@ const GUARDS: [(&str, &str, &str); 5] = [
     ("truncated", "fetch.max_body_bytes", "a body was cut at the size cap"),
 ];
 
-/// How a crawl ended.
+/// How a crawl ended: stats.json's `state`, and (in `crawld run`) the exit status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Ending {
-    /// The frontier ran dry (or `max_pages` was reached) and nothing was in flight.
+    /// Nothing left: the frontier ran dry and nothing was in flight.
     Complete,
+    /// `crawl.max_pages` was reached with URLs left over (`stats.queued` of them queued).
+    Limit,
     /// Stopped by a signal (or the caller's token) before the frontier was empty.
     Stopped,
+    /// Ran out of work without any seed answering: nothing of the crawl could be fetched.
+    Failed,
+}
+
+impl Ending {
+    /// The name stats.json's `state` and the summary give it.
+    pub fn state(self) -> &'static str {
+        match self {
+            Ending::Complete => "complete",
+            Ending::Limit => "limit",
+            Ending::Stopped => "stopped",
+            Ending::Failed => "failed",
+        }
+    }
 }
 
 /// What a finished crawl reports.
@@ -54,6 +70,8 @@ pub struct CrawlSummary {
     pub ending: Ending,
     pub stats: Stats,
     pub elapsed: Duration,
+    /// Why the crawl failed, when it did: each seed with what happened to it.
+    pub failure: Option<String>,
 }
 
 /// Run a crawl until the frontier is empty, a limit is hit, or `cancel` fires.
@@ -115,16 +133,22 @@ pub async fn run(config: Config, cancel: CancellationToken) -> anyhow::Result<Cr
         stats: Stats::default(),
         down: HashMap::new(),
         warned: HashSet::new(),
+        seeds: SeedReport::default(),
     };
     let ending = crawl.run(&cancel).await;
-    let Crawl { sink, mut stats, frontier, .. } = crawl;
+    let Crawl { sink, mut stats, frontier, seeds, .. } = crawl;
     stats.absorb_frontier(frontier.stats());
     stats.elapsed_secs = started.elapsed().as_secs_f64();
-    let state = match &ending {
-        Ok(Ending::Complete) => "complete",
-        Ok(Ending::Stopped) => "stopped",
-        Err(_) => "failed",
-    };
+    let mut failure = None;
+    let ending = ending.map(|ending| match ending {
+        Ending::Complete | Ending::Limit if seeds.answered == 0 => {
+            failure = Some(format!("no seed could be fetched: {}", seeds.failures.join("; ")));
+            Ending::Failed
+        }
+        Ending::Complete if frontier.cut_by_max_pages() => Ending::Limit,
+        ending => ending,
+    });
+    let state = ending.as_ref().map_or("failed", |e| e.state());
     // Whatever happened, flush and sync what was recorded before reporting.
     let finished = async {
         sink.write_stats(stats.to_json(state)).await?;
@@ -133,7 +157,16 @@ pub async fn run(config: Config, cancel: CancellationToken) -> anyhow::Result<Cr
     .await;
     let ending = ending?;
     finished.context("cannot finish writing the output directory")?;
-    Ok(CrawlSummary { ending, stats, elapsed: started.elapsed() })
+    Ok(CrawlSummary { ending, stats, elapsed: started.elapsed(), failure })
+}
+
+/// Whether any seed answered, and what happened to those that did not.
+#[derive(Debug, Default)]
+struct SeedReport {
+    /// Seeds that got an HTTP response (of any status).
+    answered: u64,
+    /// `url: error` of the first few seeds that got none.
+    failures: Vec<String>,
 }
 
 /// The scope of a crawl: the configured hosts and domains, or the seeds' hosts when none are given.
@@ -164,6 +197,7 @@ struct Crawl<'a> {
     down: HashMap<HostId, (Instant, String)>,
     /// (host, guard) pairs already warned about: a guard's drops are logged once per host.
     warned: HashSet<(HostId, &'static str)>,
+    seeds: SeedReport,
 }
 
 impl Crawl<'_> {
@@ -264,6 +298,9 @@ impl Crawl<'_> {
         }
         let record = task::page_record(&lease, &outcome);
         self.stats.count(&record, &outcome);
+        if lease.depth == 0 {
+            self.note_seed(&outcome, &record);
+        }
         self.warn_of_guards(&lease, &record);
         if let Outcome::Fetched { links, redirect, filtered, .. } = &outcome {
             self.stats.count_filtered(filtered);
@@ -296,6 +333,17 @@ impl Crawl<'_> {
         }
         self.sink.record(record).await.context("cannot write to the output directory")?;
         Ok(())
+    }
+
+    fn note_seed(&mut self, outcome: &Outcome, record: &PageRecord) {
+        const KEPT: usize = 5;
+        let answered = matches!(outcome, Outcome::Fetched { response, .. } if response.status.is_some());
+        if answered {
+            self.seeds.answered += 1;
+        } else if self.seeds.failures.len() < KEPT {
+            let error = record.error.as_deref().unwrap_or("no response");
+            self.seeds.failures.push(format!("{}: {error}", record.url));
+        }
     }
 
     /// Warn the first time a guard drops something of a host; later drops are only counted (pages.jsonl

@@ -8,7 +8,7 @@ use clap::{Parser, Subcommand};
 use crawld::config::HttpUrl;
 use crawld::{Config, Ending, demo};
 use tokio_util::sync::CancellationToken;
-use tracing::info;
+use tracing::{error, info, warn};
 use tracing_subscriber::EnvFilter;
 
 /// crawld: a polite, durable, breadth-first web crawler.
@@ -69,7 +69,7 @@ fn main() -> ExitCode {
         }
     };
     match runtime.block_on(run(cli.command)) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(e) => {
             eprintln!("crawld: error: {e:#}");
             ExitCode::FAILURE
@@ -77,7 +77,7 @@ fn main() -> ExitCode {
     }
 }
 
-async fn run(command: Command) -> anyhow::Result<()> {
+async fn run(command: Command) -> anyhow::Result<ExitCode> {
     let cancel = CancellationToken::new();
     crawld::shutdown::install(cancel.clone());
     match command {
@@ -102,29 +102,34 @@ async fn run(command: Command) -> anyhow::Result<()> {
             let site = demo::DemoSite::start(pages).await.context("cannot start the demo site")?;
             let out = out.unwrap_or_else(|| PathBuf::from(format!("crawld-demo-{}", demo::timestamp())));
             info!(url = %site.url(), pages, "demo site serving on loopback");
-            let summary = crawl(demo::config(&site, out.clone()), cancel).await;
+            let code = crawl(demo::config(&site, out.clone()), cancel).await;
             site.stop().await;
-            summary?;
+            let code = code?;
             println!("\nThe output is in {}:", out.display());
             println!("  {}/pages.jsonl   one line per fetched URL (depth, status, links, ...)", out.display());
             println!("  {}/warc/         the raw HTTP exchanges, as WARC", out.display());
             println!("  {}/stats.json    counters", out.display());
-            Ok(())
+            Ok(code)
         }
     }
 }
 
-async fn crawl(config: Config, cancel: CancellationToken) -> anyhow::Result<()> {
+/// Run the crawl and log how it ended. Exit status: 0 when it completed, stopped at a limit, or was
+/// stopped by a signal; 1 when it failed (no seed could be fetched).
+async fn crawl(config: Config, cancel: CancellationToken) -> anyhow::Result<ExitCode> {
     let out = config.out.clone();
     info!(seeds = config.seeds.len(), out = %out.display(), "crawl starting");
     let summary = crawld::run(config, cancel).await?;
     let s = &summary.stats;
     let secs = summary.elapsed.as_secs_f64().max(1e-3);
     let how = match summary.ending {
-        Ending::Complete => "complete",
-        Ending::Stopped => "stopped",
+        Ending::Complete => "crawl complete: nothing left to fetch".to_owned(),
+        Ending::Limit => format!("crawl stopped at crawl.max_pages, {} URLs left queued", s.queued),
+        Ending::Stopped => format!("crawl stopped by a signal, {} URLs left queued", s.queued),
+        Ending::Failed => "crawl failed".to_owned(),
     };
     info!(
+        state = summary.ending.state(),
         pages = s.pages,
         pages_per_sec = format_args!("{:.1}", s.pages as f64 / secs),
         seconds = format_args!("{secs:.1}"),
@@ -143,7 +148,19 @@ async fn crawl(config: Config, cancel: CancellationToken) -> anyhow::Result<()> 
         truncated = s.truncated,
         out_of_scope = s.out_of_scope.total(),
         dropped = s.dropped.total(),
-        "crawl {how}"
+        "{how}"
     );
-    Ok(())
+    if let Some(failure) = &summary.failure {
+        error!(out = %out.display(), "{failure}");
+        eprintln!("crawld: error: the crawl failed: {failure}");
+        return Ok(ExitCode::FAILURE);
+    }
+    if s.status_2xx == 0 {
+        warn!(
+            pages = s.pages,
+            out_of_scope = s.out_of_scope.total(),
+            "no page was fetched successfully (no 2xx response): check the seeds, the scope and the log above"
+        );
+    }
+    Ok(ExitCode::SUCCESS)
 }

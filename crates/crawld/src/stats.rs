@@ -92,7 +92,7 @@ impl Stats {
             Added::New => self.links_queued += 1,
             Added::Lowered => self.links_lowered += 1,
             Added::TooDeep => self.links_too_deep += 1,
-            Added::Known | Added::Full => {}
+            Added::Known => {}
         }
     }
 

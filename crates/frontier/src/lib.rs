@@ -16,7 +16,8 @@
 //! - **Politeness per host.** At most `per_host_concurrency` leases of one host at a time (just one until
 //!   the host's robots.txt is known), and at least the host's delay between the end of one fetch and the
 //!   start of the next; [`Frontier::pause_host`] pushes a host back further (429/503 `Retry-After`).
-//! - **Limits.** `max_depth` refuses deeper URLs at [`Frontier::add`]; `max_pages` stops leasing new URLs.
+//! - **Limits.** `max_depth` refuses deeper URLs at [`Frontier::add`]; `max_pages` stops leasing new URLs
+//!   (what is queued stays queued, for the count of what was left).
 //!
 //! The frontier knows nothing of HTTP or HTML: callers pass the fingerprint of each URL's normalized form.
 //!
@@ -97,8 +98,6 @@ pub enum Added {
     Known,
     /// Deeper than `max_depth`.
     TooDeep,
-    /// `max_pages` URLs have been leased already; nothing more is queued.
-    Full,
 }
 
 /// Identifies a host inside one frontier.
@@ -212,6 +211,12 @@ impl Frontier {
         }
     }
 
+    /// Whether `max_pages` cut the crawl short: it was reached with URLs left queued. (URLs found after
+    /// it are still queued, never leased, so that the count of what was left is true.)
+    pub fn cut_by_max_pages(&self) -> bool {
+        self.pages_exhausted() && self.queued > 0
+    }
+
     fn pages_exhausted(&self) -> bool {
         self.config.max_pages.is_some_and(|max| self.leased >= max)
     }
@@ -220,9 +225,6 @@ impl Frontier {
     pub fn add(&mut self, candidate: Candidate) -> Added {
         if self.config.max_depth.is_some_and(|max| candidate.depth > max) {
             return Added::TooDeep;
-        }
-        if self.pages_exhausted() {
-            return Added::Full;
         }
         let Some(key) = host_key(&candidate.url) else {
             // Only http(s) URLs are offered, and they always have a host; refuse rather than panic.

@@ -192,11 +192,32 @@ fn max_depth_refuses_and_max_pages_stops_leasing() {
     let a = lease(&mut f, now);
     let b = lease(&mut f, now);
     assert!(matches!(f.next(now), Next::Busy));
-    assert_eq!(f.add(candidate("http://a/more", 1)), Added::Full);
+    // Still queued after the limit, never leased: what was left is counted.
+    assert_eq!(f.add(candidate("http://a/more", 1)), Added::New);
     f.complete(&a, now);
     f.complete(&b, now);
     assert!(matches!(f.next(now), Next::Done));
     assert_eq!(f.stats().leased, 2);
+    assert_eq!(f.stats().queued, 3);
+    assert!(f.cut_by_max_pages());
+}
+
+#[test]
+fn a_crawl_of_exactly_max_pages_is_not_cut_by_it() {
+    let mut f = Frontier::new(FrontierConfig { max_pages: Some(2), ..unlimited() });
+    let now = Instant::now();
+    f.add(candidate("http://a/", 0));
+    let home = lease_known(&mut f, now);
+    assert!(!f.cut_by_max_pages());
+    f.add(candidate("http://a/x", 1));
+    f.complete(&home, now);
+    let x = lease(&mut f, now);
+    // Links back to pages already met, after the limit was reached.
+    assert_eq!(f.add(candidate("http://a/", 2)), Added::Known);
+    assert_eq!(f.add(candidate("http://a/x", 2)), Added::Known);
+    f.complete(&x, now);
+    assert!(matches!(f.next(now), Next::Done));
+    assert!(!f.cut_by_max_pages());
 }
 
 #[test]
