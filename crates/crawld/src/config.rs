@@ -92,6 +92,9 @@ pub struct ScopeSection {
     pub max_url_length: usize,
     pub max_repeated_segments: usize,
     pub max_links_per_page: usize,
+    /// A seed's redirect target (through a chain of redirects) is crawled as a seed of its own site:
+    /// its host joins the scope.
+    pub seed_redirects_join_scope: bool,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -177,6 +180,7 @@ impl Default for ScopeSection {
             max_url_length: 2048,
             max_repeated_segments: 3,
             max_links_per_page: 100_000,
+            seed_redirects_join_scope: true,
         }
     }
 }

@@ -12,7 +12,7 @@
 //! ([`crate::task`]), so this loop only does bookkeeping.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
 use anyhow::Context;
@@ -113,7 +113,8 @@ pub async fn run(config: Config, cancel: CancellationToken) -> anyhow::Result<Cr
     });
     let ctx = Arc::new(TaskContext {
         fetcher,
-        scope: scope_of(&config),
+        scope: RwLock::new(scope_of(&config)),
+        seed_redirects_join_scope: config.scope.seed_redirects_join_scope,
         seen: frontier.seen_set(),
         max_links: config.scope.max_links_per_page,
         max_depth: config.crawl.max_depth,
@@ -315,10 +316,13 @@ impl Crawl<'_> {
                 });
                 self.stats.count_added(added);
             }
-            if let Some((target, fp)) = redirect {
+            if let Some(redirect) = redirect {
+                if redirect.joins_scope {
+                    self.widen_scope(&lease, &redirect.url);
+                }
                 let added = self.frontier.add(Candidate {
-                    url: target.clone(),
-                    fingerprint: *fp,
+                    url: redirect.url.clone(),
+                    fingerprint: redirect.fingerprint,
                     depth: lease.depth + 1,
                     parent: Some(parent),
                     redirects: lease.redirects + 1,
@@ -333,6 +337,19 @@ impl Crawl<'_> {
         }
         self.sink.record(record).await.context("cannot write to the output directory")?;
         Ok(())
+    }
+
+    /// A seed redirected to another host: that host is where the seed's site is, so it joins the scope
+    /// before the target is queued (its links are checked against the wider scope).
+    fn widen_scope(&self, lease: &Lease, target: &url::Url) {
+        let host = target.host_str().unwrap_or_default();
+        self.ctx.scope.write().unwrap_or_else(PoisonError::into_inner).admit_host(host);
+        info!(
+            from = %lease.url,
+            to = %target,
+            host,
+            "a seed redirects to another host: it joins the scope (scope.seed_redirects_join_scope)"
+        );
     }
 
     fn note_seed(&mut self, outcome: &Outcome, record: &PageRecord) {

@@ -2,6 +2,7 @@
 //! that network waits and HTML parsing never stall the scheduler loop.
 
 use std::panic::AssertUnwindSafe;
+use std::sync::{PoisonError, RwLock};
 use std::time::Duration;
 
 use crawld_extract::{OutOfScope, Scope, decode_html, extract_links, fingerprint, is_html};
@@ -18,12 +19,21 @@ use crate::stats::OutOfScopeCounts;
 #[derive(Debug)]
 pub struct TaskContext {
     pub fetcher: Fetcher,
-    pub scope: Scope,
+    /// Written only when a seed's redirect brings another host into the scope.
+    pub scope: RwLock<Scope>,
+    pub seed_redirects_join_scope: bool,
     pub seen: SeenSet,
     pub max_links: usize,
     pub max_depth: Option<u32>,
     pub max_redirects: u8,
     pub delay: Duration,
+}
+
+impl TaskContext {
+    /// The scope, for a short read; never held across an await.
+    pub fn scope(&self) -> std::sync::RwLockReadGuard<'_, Scope> {
+        self.scope.read().unwrap_or_else(PoisonError::into_inner)
+    }
 }
 
 /// A finished task, handed back to the scheduler with its lease.
@@ -58,10 +68,20 @@ pub enum Outcome {
         /// In-scope links (with fingerprints) that may still matter to the frontier.
         links: Vec<(Url, u128)>,
         /// An in-scope redirect target, within `max_redirects`.
-        redirect: Option<(Url, u128)>,
+        redirect: Option<Redirect>,
         /// What was left out of the links and the redirect, and why.
         filtered: Filtered,
     },
+}
+
+/// A redirect target to follow.
+#[derive(Debug)]
+pub struct Redirect {
+    pub url: Url,
+    pub fingerprint: u128,
+    /// The target is on another host, reached from a seed through redirects only: its host joins the
+    /// scope, as a seed's would.
+    pub joins_scope: bool,
 }
 
 /// The links and redirect target of a page that the crawl does not follow, by reason.
@@ -182,30 +202,34 @@ async fn fetch_page(ctx: std::sync::Arc<TaskContext>, lease: Lease) -> Finished 
     let response = ctx.fetcher.fetch(&lease.url).await;
     let mut filtered = Filtered::default();
     let (found, links) = links_of(&ctx, &lease, &response, &mut filtered);
-    let redirect = response
-        .location
-        .as_ref()
-        .filter(|_| response.status.is_some_and(|s| (300..400).contains(&s)))
-        .map(|target| {
-            let mut target = target.clone();
-            target.set_fragment(None);
-            target
-        })
-        .filter(|target| filtered.admit(&ctx.scope, target, &lease.url))
-        .filter(|target| {
-            let within = lease.redirects < ctx.max_redirects;
-            if !within {
-                debug!(url = %lease.url, to = %target, "redirect not followed: crawl.max_redirects hops in a row");
-                filtered.dropped.redirect_over_limit += 1;
-            }
-            within
-        })
-        .map(|target| {
-            let fp = fingerprint(&target);
-            (target, fp)
-        });
+    let redirect = redirect_of(&ctx, &lease, &response, &mut filtered);
     let outcome = Outcome::Fetched { response: Box::new(response), robots, found, links, redirect, filtered };
     Finished { outcome, lease, robots_txt }
+}
+
+/// The redirect target of a 3xx response, when the crawl follows it.
+fn redirect_of(ctx: &TaskContext, lease: &Lease, response: &Response, filtered: &mut Filtered) -> Option<Redirect> {
+    let mut target = response.location.clone().filter(|_| response.status.is_some_and(|s| (300..400).contains(&s)))?;
+    target.set_fragment(None);
+    let scope = ctx.scope();
+    // Every hop from the seed to here was a redirect: the target is where the seed's site really is.
+    let from_a_seed = lease.depth == u32::from(lease.redirects);
+    let joins_scope =
+        ctx.seed_redirects_join_scope && from_a_seed && scope.check(&target) == Err(OutOfScope::Host) && {
+            let mut widened = scope.clone();
+            widened.admit_host(target.host_str().unwrap_or_default());
+            widened.check(&target).is_ok()
+        };
+    if !joins_scope && !filtered.admit(&scope, &target, &lease.url) {
+        return None;
+    }
+    if lease.redirects >= ctx.max_redirects {
+        debug!(url = %lease.url, to = %target, "redirect not followed: crawl.max_redirects hops in a row");
+        filtered.dropped.redirect_over_limit += 1;
+        return None;
+    }
+    let fingerprint = fingerprint(&target);
+    Some(Redirect { url: target, fingerprint, joins_scope })
 }
 
 /// Links of a successful HTML page that are in scope, within depth, and not already known shallower.
@@ -221,8 +245,10 @@ fn links_of(ctx: &TaskContext, lease: &Lease, response: &Response, filtered: &mu
     let depth = lease.depth + 1;
     let too_deep = ctx.max_depth.is_some_and(|max| depth > max);
     let mut links = Vec::new();
+    // Taken after parsing: the scheduler may be waiting to widen the scope.
+    let scope = ctx.scope();
     for url in extracted.links {
-        if !filtered.admit(&ctx.scope, &url, &lease.url) {
+        if !filtered.admit(&scope, &url, &lease.url) {
             continue;
         }
         if too_deep {

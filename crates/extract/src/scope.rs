@@ -85,6 +85,15 @@ impl Scope {
         }
     }
 
+    /// Admit one more host, as if it were listed in `allowed_hosts` (for a seed that redirects to
+    /// another host: its target's site joins the crawl). Nothing changes when every host is admitted.
+    pub fn admit_host(&mut self, host: &str) {
+        let host = canonical_host(host);
+        if !self.any_host && !host.is_empty() {
+            self.hosts.insert(host);
+        }
+    }
+
     /// Ok when the crawl may follow this URL. Only http and https are ever in scope.
     ///
     /// Checks run cheapest-first and the first failure is reported: scheme, length, repeated
@@ -350,6 +359,15 @@ mod tests {
         for (entry, want) in cases {
             assert_eq!(canonical_host(entry), want, "{entry}");
         }
+    }
+
+    #[test]
+    fn an_admitted_host_joins_the_scope() {
+        let mut scope = Scope::new(ScopeRules { allowed_hosts: strings(&["example.org"]), ..ScopeRules::default() });
+        assert_eq!(scope.check(&url("https://www.example.org/")), Err(OutOfScope::Host));
+        scope.admit_host("WWW.example.org");
+        assert_eq!(scope.check(&url("https://www.example.org/a")), Ok(()));
+        assert_eq!(scope.check(&url("https://other.example.org/")), Err(OutOfScope::Host));
     }
 
     #[test]
