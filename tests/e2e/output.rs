@@ -23,11 +23,17 @@ async fn every_page_is_in_pages_jsonl_and_its_exchange_in_warc() {
     config.output.warc_max_bytes = 1500.try_into().unwrap(); // forces rotation
     let out = crawl(config).await;
 
+    let keys = ["url", "depth", "parent", "status", "content_type", "bytes", "stored_bytes", "fetched_at"];
     for line in &out.lines {
-        for key in ["url", "depth", "parent", "status", "content_type", "bytes", "fetched_at", "elapsed_ms", "links"] {
+        for key in keys.iter().chain(&["elapsed_ms", "ttfb_ms", "links", "attempts"]) {
             assert!(line.get(key).is_some(), "{key} missing in {line}");
         }
+        // Regression (issue 10): whole milliseconds made every fetch on a fast server take 0 ms.
+        let (elapsed, ttfb) = (line["elapsed_ms"].as_f64().unwrap(), line["ttfb_ms"].as_f64().unwrap());
+        assert!(0.0 < ttfb && ttfb <= elapsed, "{line}");
     }
+    let b = out.page(&site.url("/b"));
+    assert_eq!((b["bytes"].as_u64(), b["stored_bytes"].as_u64()), (Some(15), Some(15)));
     assert_eq!(out.lines.len(), 4);
     assert_eq!(out.page(&site.url("/gone"))["status"], 404);
 

@@ -37,7 +37,7 @@
 //!     status: Some(200),
 //!     content_type: Some("text/plain".into()),
 //!     bytes: 5,
-//!     elapsed_ms: 31,
+//!     elapsed: std::time::Duration::from_millis(31),
 //!     exchange: Some(HttpExchange {
 //!         request_head: b"GET / HTTP/1.1\r\nHost: example.com\r\n\r\n".to_vec(),
 //!         response_head: b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\n".to_vec(),
