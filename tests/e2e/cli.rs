@@ -234,3 +234,36 @@ async fn the_exit_status_and_state_say_how_the_crawl_ended() {
     let stderr = String::from_utf8_lossy(&missing.stderr);
     assert!(stderr.lines().any(|l| l.contains("WARN") && l.contains("no page was fetched successfully")), "{stderr}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_seeds_file_takes_comments_and_labels_merges_duplicates_and_reports_every_bad_line() {
+    let site = Site::start("127.0.0.1", [("/", Page::links(&[])), ("/a", Page::links(&[]))]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("c.toml");
+    std::fs::write(&config, "seeds_file = \"seeds.txt\"\n[politeness]\ndelay = \"0s\"\n").unwrap();
+    let seeds = format!(
+        "# seeds\n{home}  # the home page\n{a}\tpage a\n{home_again}\n\n{a}\n",
+        home = site.url("/"),
+        a = site.url("/a"),
+        home_again = site.url("/").replace("http://", "HTTP://"),
+    );
+    std::fs::write(dir.path().join("seeds.txt"), seeds).unwrap();
+    let run = |out: &str| {
+        let mut child = crawld();
+        child.args(["run", "--config"]).arg(&config).arg("--out").arg(dir.path().join(out));
+        tokio::task::spawn_blocking(move || child.output().unwrap())
+    };
+    let output = run("good").await.unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(stderr.contains("2 duplicate seeds merged"), "{stderr}");
+    assert_eq!(Output::read(&dir.path().join("good")).urls().len(), 2);
+
+    std::fs::write(dir.path().join("seeds.txt"), "www.example.org\nhttp://ok.test/\nftp://old.test/\n").unwrap();
+    let output = run("bad").await.unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("2 bad lines in the seeds file"), "{stderr}");
+    assert!(stderr.contains("seeds.txt:1: `www.example.org`") && stderr.contains("seeds.txt:3: `ftp://old.test/`"));
+    assert!(!dir.path().join("bad").exists(), "nothing written before the config is good");
+}

@@ -238,18 +238,28 @@ impl Config {
     }
 }
 
+/// Seeds from a file: one URL per line. Blank lines and `#` comments are skipped, a comment being a
+/// whole line or whatever follows the URL after whitespace; anything else after the URL (a
+/// tab-separated label, say) is ignored too. Every bad line is reported, not only the first.
 fn read_seeds_file(path: &Path) -> anyhow::Result<Vec<HttpUrl>> {
     let text = std::fs::read_to_string(path).with_context(|| format!("cannot read seeds file {}", path.display()))?;
     let mut seeds = Vec::new();
-    for (index, line) in text.lines().enumerate() {
-        let line = line.trim();
-        if line.is_empty() || line.starts_with('#') {
+    let mut bad = Vec::new();
+    for (index, line) in text.trim_start_matches('\u{feff}').lines().enumerate() {
+        // A URL holds no whitespace, so its end is the first whitespace: the rest is a label or comment.
+        let Some(field) = line.split_whitespace().next().filter(|f| !f.starts_with('#')) else {
             continue;
+        };
+        match HttpUrl::parse(field) {
+            Ok(seed) => seeds.push(seed),
+            Err(e) => bad.push(format!("{}:{}: {e}", path.display(), index + 1)),
         }
-        let seed = HttpUrl::parse(line).map_err(|e| anyhow::anyhow!("{}:{}: {e}", path.display(), index + 1))?;
-        seeds.push(seed);
     }
-    Ok(seeds)
+    match bad.len() {
+        0 => Ok(seeds),
+        1 => bail!("{}", bad[0]),
+        n => bail!("{n} bad lines in the seeds file:\n{}", bad.join("\n")),
+    }
 }
 
 /// `file:line:column: key: message`, from the TOML parser's span.
@@ -377,9 +387,35 @@ mod tests {
         let seeds: Vec<String> = config.seeds.iter().map(|s| s.to_string()).collect();
         assert_eq!(seeds, ["http://a.test/", "http://b.test/x"]);
 
-        std::fs::write(dir.path().join("seeds.txt"), "http://a.test/\nnot a url\n").unwrap();
+        std::fs::write(dir.path().join("seeds.txt"), "http://a.test/\nnot-a-url\n").unwrap();
         let error = format!("{:#}", Config::load(&dir.path().join("c.toml")).unwrap_err());
-        assert!(error.contains("seeds.txt:2: `not a url` is not a valid URL"), "{error}");
+        assert!(error.contains("seeds.txt:2: `not-a-url` is not a valid URL"), "{error}");
+    }
+
+    /// Regression (issue 10): a `#` comment after a URL and a tab-separated label were taken into the
+    /// URL, and only the first bad line was reported.
+    #[test]
+    fn seeds_file_comments_and_labels_are_left_out_and_every_bad_line_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let seeds = "\u{feff}# crawl list\n\
+                     http://a.test/  # the home page\n\
+                     http://b.test/docs\tDocs site\n\
+                     \t  http://c.test/#top\n\
+                     \x20  # an indented comment\n\
+                     http://d.test/#frag # a fragment is not a comment\n";
+        std::fs::write(dir.path().join("seeds.txt"), seeds).unwrap();
+        std::fs::write(dir.path().join("c.toml"), "seeds_file = \"seeds.txt\"\n").unwrap();
+        let config = Config::load(&dir.path().join("c.toml")).unwrap();
+        let seeds: Vec<String> = config.seeds.iter().map(|s| s.to_string()).collect();
+        assert_eq!(seeds, ["http://a.test/", "http://b.test/docs", "http://c.test/#top", "http://d.test/#frag"]);
+
+        let seeds = "http://ok.test/\nexample.org\nhttp://ok.test/2\nftp://x.test/ # old\nmailto:a@b.test\n";
+        std::fs::write(dir.path().join("seeds.txt"), seeds).unwrap();
+        let error = format!("{:#}", Config::load(&dir.path().join("c.toml")).unwrap_err());
+        assert!(error.starts_with("3 bad lines in the seeds file:\n"), "{error}");
+        for line in ["seeds.txt:2: `example.org`", "seeds.txt:4: `ftp://x.test/`", "seeds.txt:5: `mailto:a@b.test`"] {
+            assert!(error.contains(line), "{line} in {error}");
+        }
     }
 
     #[test]

@@ -18,7 +18,7 @@ use std::time::Duration;
 use anyhow::Context;
 use crawld_extract::{Scope, ScopeRules, fingerprint};
 use crawld_fetch::{FetchConfig, FetchPool, Fetcher, Retry};
-use crawld_frontier::{Candidate, Frontier, FrontierConfig, HostId, Lease, Next};
+use crawld_frontier::{Added, Candidate, Frontier, FrontierConfig, HostId, Lease, Next};
 use crawld_sink::{PageRecord, Sink, SinkOptions};
 use rand::Rng;
 use tokio::time::Instant;
@@ -121,8 +121,16 @@ pub async fn run(config: Config, cancel: CancellationToken) -> anyhow::Result<Cr
         max_redirects: config.crawl.max_redirects,
         delay: config.politeness.delay,
     });
+    let mut duplicate_seeds = 0;
     for seed in &config.seeds {
-        frontier.add(Candidate::seed(seed.0.clone(), fingerprint(&seed.0)));
+        let added = frontier.add(Candidate::seed(seed.0.clone(), fingerprint(&seed.0)));
+        duplicate_seeds += u64::from(added == Added::Known);
+    }
+    if duplicate_seeds > 0 {
+        info!(
+            seeds = config.seeds.len() as u64 - duplicate_seeds,
+            duplicate_seeds, "{duplicate_seeds} duplicate seeds merged (the same URL once normalized)"
+        );
     }
 
     let mut crawl = Crawl {
