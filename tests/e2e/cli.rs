@@ -35,6 +35,28 @@ fn a_bad_config_stops_start_up_with_file_line_and_key() {
     let stderr = String::from_utf8(output.stderr).unwrap();
     assert!(stderr.contains("bad.toml:4:9: `delay`"), "{stderr}");
     assert!(!dir.path().join("crawl-out").exists());
+
+    // Keys that disagree with each other are placed in the file too.
+    std::fs::write(&path, "seeds = [\"http://127.0.0.1:9/\"]\n\n[crawl]\nretry_backoff = \"2m\"\n").unwrap();
+    let output = crawld().args(["run", "--config"]).arg(&path).output().unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(
+        stderr.contains("bad.toml:4:1: crawl.retry_backoff (2m) is larger than crawl.max_retry_backoff"),
+        "{stderr}"
+    );
+    assert!(!dir.path().join("crawl-out").exists());
+}
+
+#[test]
+fn a_crawl_that_cannot_claim_its_output_directory_never_says_it_started() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("pages.jsonl"), "").unwrap();
+    let output = crawld().args(["run", "--seed", "http://127.0.0.1:9/", "--out"]).arg(dir.path()).output().unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(stderr.contains("already holds a crawl"), "{stderr}");
+    assert!(!stderr.contains("crawl starting"), "{stderr}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -95,6 +95,9 @@ pub async fn run(config: Config, cancel: CancellationToken) -> anyhow::Result<Cr
     };
     let sink = Sink::create(&config.out, &manifest, sink_options)
         .with_context(|| format!("cannot open output directory {}", config.out.display()))?;
+    // Only now: a crawl that could not claim its output directory never started.
+    let out = std::path::absolute(&config.out).unwrap_or_else(|_| config.out.clone());
+    info!(seeds = config.seeds.len(), out = %out.display(), "crawl starting");
     let fetcher = Fetcher::new(FetchConfig {
         user_agent: config.fetch.user_agent.clone(),
         connect_timeout: config.fetch.connect_timeout,

@@ -118,7 +118,6 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
 /// stopped by a signal; 1 when it failed (no seed could be fetched).
 async fn crawl(config: Config, cancel: CancellationToken) -> anyhow::Result<ExitCode> {
     let out = config.out.clone();
-    info!(seeds = config.seeds.len(), out = %out.display(), "crawl starting");
     let summary = crawld::run(config, cancel).await?;
     let s = &summary.stats;
     let secs = summary.elapsed.as_secs_f64().max(1e-3);
