@@ -242,3 +242,25 @@ async fn a_host_that_stays_unreachable_is_held_and_its_other_urls_recorded_witho
     assert_eq!(errors.iter().filter(|e| **e == held).count(), 19, "{errors:#?}");
     assert_eq!(out.stats()["host_down_skipped"], 19);
 }
+
+/// Issue 10: a host stayed at one request at a time until its whole first page had finished, not
+/// just until its robots.txt was known, so a slow first page held back the rest of the host.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hosts_second_request_starts_while_its_slow_first_page_is_still_loading() {
+    let site = Site::start(
+        "127.0.0.1",
+        [("/slow", Page::links(&[]).delay(Duration::from_millis(1500))), ("/next", Page::links(&[]))],
+    )
+    .await;
+    let (mut config, _dir) = config(&[site.url("/slow"), site.url("/next")]);
+    config.politeness.per_host_concurrency = 2.try_into().unwrap();
+    let out = crawl(config).await;
+
+    let hits = site.hits();
+    assert_eq!(hits[0].path, "/robots.txt");
+    let slow = hits.iter().find(|h| h.path == "/slow").unwrap();
+    let next = hits.iter().find(|h| h.path == "/next").unwrap();
+    assert!(next.started < slow.finished, "/next waited for /slow: {hits:#?}");
+    assert!(next.started >= hits[0].finished, "nothing before robots.txt was known");
+    assert_eq!(out.lines.len(), 2);
+}

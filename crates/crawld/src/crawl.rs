@@ -27,7 +27,7 @@ use tracing::{debug, info, warn};
 
 use crate::config::Config;
 use crate::stats::Stats;
-use crate::task::{self, Finished, Outcome, TaskContext};
+use crate::task::{self, End, Finished, Outcome, TaskContext};
 
 /// Each guard that can drop something: its name in pages.jsonl and stats.json, the key that sets it,
 /// and what it did.
@@ -122,7 +122,6 @@ pub async fn run(config: Config, cancel: CancellationToken) -> anyhow::Result<Cr
         max_links: config.scope.max_links_per_page,
         max_depth: config.crawl.max_depth,
         max_redirects: config.crawl.max_redirects,
-        delay: config.politeness.delay,
     });
     let mut duplicate_seeds = 0;
     for seed in &config.seeds {
@@ -255,6 +254,10 @@ impl Crawl<'_> {
                 Next::Ready(lease) => match self.down_reason(lease.host) {
                     Some(reason) => self.pool.spawn(std::future::ready(task::host_down(lease, reason))),
                     None => {
+                        if lease.first_of_host && !self.ctx.fetcher.config().respect_robots {
+                            // No robots.txt to wait for: the host opens up at once.
+                            self.frontier.set_host_delay(lease.host, None);
+                        }
                         debug!(url = %lease.url, depth = lease.depth, "fetch");
                         self.pool.spawn(task::run(self.ctx.clone(), lease));
                     }
@@ -278,7 +281,7 @@ impl Crawl<'_> {
 
     /// Hand a finished fetch to the sink and its links to the frontier; or queue it again for a retry.
     async fn finish(&mut self, finished: Finished, stopping: bool) -> anyhow::Result<()> {
-        let Finished { lease, outcome, robots_txt } = finished;
+        let Finished { lease, end, robots_txt } = finished;
         let now = Instant::now().into_std();
         for response in &robots_txt {
             self.stats.robots_txt_archived += 1;
@@ -287,6 +290,14 @@ impl Crawl<'_> {
                 .await
                 .context("cannot write to the output directory")?;
         }
+        let outcome = match end {
+            End::RobotsTxtOnly { crawl_delay } => {
+                self.frontier.set_host_delay(lease.host, crawl_delay);
+                self.frontier.give_back(&lease, Some(now));
+                return Ok(());
+            }
+            End::Page(outcome) => outcome,
+        };
         if let Some(crawl_delay) = outcome.robots_delay() {
             self.frontier.set_host_delay(lease.host, crawl_delay);
         }

@@ -26,7 +26,6 @@ pub struct TaskContext {
     pub max_links: usize,
     pub max_depth: Option<u32>,
     pub max_redirects: u8,
-    pub delay: Duration,
 }
 
 impl TaskContext {
@@ -40,9 +39,27 @@ impl TaskContext {
 #[derive(Debug)]
 pub struct Finished {
     pub lease: Lease,
-    pub outcome: Outcome,
+    pub end: End,
     /// robots.txt responses this task's robots check received (each redirect hop), for the archive.
     pub robots_txt: Vec<Response>,
+}
+
+/// How a task ended.
+#[derive(Debug)]
+pub enum End {
+    /// The first lease of a host fetched the host's robots.txt, which allows the URL, and went no
+    /// further. The URL goes back to the frontier, which opens the host up to its concurrency at once;
+    /// the URL waits out the host's delay there, queued rather than in flight, so that a slow first
+    /// page never holds the rest of its host back.
+    RobotsTxtOnly { crawl_delay: Option<Duration> },
+    /// The URL is done with (for this attempt): it gets a pages.jsonl line, or a retry.
+    Page(Outcome),
+}
+
+impl Finished {
+    fn page(lease: Lease, outcome: Outcome, robots_txt: Vec<Response>) -> Finished {
+        Finished { lease, end: End::Page(outcome), robots_txt }
+    }
 }
 
 #[derive(Debug)]
@@ -61,8 +78,6 @@ pub enum Outcome {
     Crashed { first_of_host: bool, message: String },
     Fetched {
         response: Box<Response>,
-        /// The host's robots.txt Crawl-delay, reported with the host's first lease.
-        robots: Option<Option<Duration>>,
         /// Unique links taken from the page (at most `max_links`), before filtering.
         found: u32,
         /// In-scope links (with fingerprints) that may still matter to the frontier.
@@ -119,7 +134,8 @@ impl Outcome {
     pub fn robots_delay(&self) -> Option<Option<Duration>> {
         match self {
             Outcome::Crashed { first_of_host, .. } => first_of_host.then_some(None),
-            Outcome::Blocked { robots } | Outcome::Fetched { robots, .. } => *robots,
+            Outcome::Blocked { robots } => *robots,
+            Outcome::Fetched { .. } => None,
             // The verdict is still unknown: the host stays at one request at a time.
             Outcome::RobotsUnavailable { .. } | Outcome::HostDown { .. } => None,
         }
@@ -152,7 +168,7 @@ impl Outcome {
 
 /// A lease of a host held as unreachable: recorded without a request.
 pub fn host_down(lease: Lease, reason: String) -> Finished {
-    Finished { lease, outcome: Outcome::HostDown { reason }, robots_txt: Vec::new() }
+    Finished::page(lease, Outcome::HostDown { reason }, Vec::new())
 }
 
 /// One fetch task. Never loses its lease: a panic inside becomes [`Outcome::Crashed`].
@@ -167,14 +183,13 @@ pub async fn run(ctx: std::sync::Arc<TaskContext>, lease: Lease) -> Finished {
                 .or_else(|| panic.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "unknown panic".to_owned());
             tracing::error!(url = %kept.url, %message, "fetch task panicked");
-            Finished { lease: kept, outcome: Outcome::Crashed { first_of_host, message }, robots_txt: Vec::new() }
+            Finished::page(kept, Outcome::Crashed { first_of_host, message }, Vec::new())
         }
     }
 }
 
 #[instrument(level = "trace", skip_all, fields(url = %lease.url))]
 async fn fetch_page(ctx: std::sync::Arc<TaskContext>, lease: Lease) -> Finished {
-    let mut robots = None;
     let mut robots_txt = Vec::new();
     if ctx.fetcher.config().respect_robots {
         let (verdict, responses) = ctx.fetcher.robots_for_archive(&lease.url).await;
@@ -182,29 +197,24 @@ async fn fetch_page(ctx: std::sync::Arc<TaskContext>, lease: Lease) -> Finished 
         match verdict {
             RobotsVerdict::Disallowed { crawl_delay } => {
                 let robots = lease.first_of_host.then_some(crawl_delay);
-                return Finished { outcome: Outcome::Blocked { robots }, lease, robots_txt };
+                return Finished::page(lease, Outcome::Blocked { robots }, robots_txt);
             }
             RobotsVerdict::Unavailable { reason } => {
-                return Finished { outcome: Outcome::RobotsUnavailable { reason }, lease, robots_txt };
+                return Finished::page(lease, Outcome::RobotsUnavailable { reason }, robots_txt);
             }
-            RobotsVerdict::Allowed { crawl_delay } => {
-                if lease.first_of_host {
-                    robots = Some(crawl_delay);
-                    // robots.txt was just requested from this host: keep the host's delay before the page.
-                    tokio::time::sleep(crawl_delay.unwrap_or_default().max(ctx.delay)).await;
-                }
+            RobotsVerdict::Allowed { crawl_delay } if lease.first_of_host => {
+                return Finished { lease, end: End::RobotsTxtOnly { crawl_delay }, robots_txt };
             }
+            RobotsVerdict::Allowed { .. } => {}
         }
-    } else if lease.first_of_host {
-        robots = Some(None);
     }
 
     let response = ctx.fetcher.fetch(&lease.url).await;
     let mut filtered = Filtered::default();
     let (found, links) = links_of(&ctx, &lease, &response, &mut filtered);
     let redirect = redirect_of(&ctx, &lease, &response, &mut filtered);
-    let outcome = Outcome::Fetched { response: Box::new(response), robots, found, links, redirect, filtered };
-    Finished { outcome, lease, robots_txt }
+    let outcome = Outcome::Fetched { response: Box::new(response), found, links, redirect, filtered };
+    Finished::page(lease, outcome, robots_txt)
 }
 
 /// The redirect target of a 3xx response, when the crawl follows it.

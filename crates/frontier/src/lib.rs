@@ -360,6 +360,29 @@ impl Frontier {
         self.release(lease, Some(now));
     }
 
+    /// Give a lease back unfetched: it goes first in its host's queue again, with its attempts and its
+    /// place in `max_pages` unchanged. For the first lease of a host, which only fetched robots.txt
+    /// (`requested_at`: then the host's delay runs from there, as after any request).
+    pub fn give_back(&mut self, lease: &Lease, requested_at: Option<Instant>) {
+        self.seen.mark_retrying(lease.fingerprint);
+        if lease.retries == 0 {
+            // Leased again later, it is counted again then.
+            self.leased = self.leased.saturating_sub(1);
+        }
+        self.hosts[lease.host.index()].push_retry(host::Entry {
+            candidate: Candidate {
+                url: lease.url.clone(),
+                fingerprint: lease.fingerprint,
+                depth: lease.depth,
+                parent: lease.parent.clone(),
+                redirects: lease.redirects,
+            },
+            retries: lease.retries,
+        });
+        self.queued += 1;
+        self.release(lease, requested_at);
+    }
+
     /// Record the host's robots.txt Crawl-delay (if any) and lift the one-at-a-time limit that holds
     /// until robots.txt is known. Call before [`Frontier::complete`] so the delay applies at once.
     pub fn set_host_delay(&mut self, host: HostId, crawl_delay: Option<Duration>) {

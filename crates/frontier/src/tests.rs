@@ -287,3 +287,35 @@ fn ports_are_separate_hosts() {
     assert_eq!(Frontier::host_key_of(&url("http://Example.com/")).unwrap(), "example.com:80");
     assert_eq!(Frontier::host_key_of(&url("http://127.0.0.1:8080/")).unwrap(), "127.0.0.1:8080");
 }
+
+/// The first lease of a host may only fetch robots.txt: given back, the URL goes out again first, the
+/// host opens up to its concurrency at once, and its delay runs from the robots.txt request.
+#[test]
+fn a_lease_given_back_after_robots_txt_goes_first_and_opens_the_host() {
+    let delay = Duration::from_millis(100);
+    let mut f = Frontier::new(FrontierConfig { per_host_concurrency: 2, delay, max_pages: Some(2), ..unlimited() });
+    let now = Instant::now();
+    for i in 0..3 {
+        f.add(candidate(&format!("http://a/{i}"), 0));
+    }
+    let first = lease(&mut f, now);
+    assert!(first.first_of_host);
+    assert!(matches!(f.next(now), Next::Busy), "one at a time until robots.txt is known");
+    f.set_host_delay(first.host, None);
+    f.give_back(&first, Some(now));
+    assert_eq!(f.stats().in_flight, 0);
+    match f.next(now) {
+        Next::Wait(at) => assert_eq!(at, now + delay),
+        other => panic!("expected a wait, got {other:?}"),
+    }
+    let later = now + delay;
+    let again = lease(&mut f, later);
+    assert_eq!((again.url.as_str(), again.retries, again.first_of_host), ("http://a/0", 0, false));
+    let second = lease(&mut f, later);
+    assert_eq!(second.url.as_str(), "http://a/1");
+    // max_pages = 2 counted /0 once.
+    f.complete(&again, later);
+    f.complete(&second, later);
+    assert!(matches!(f.next(later + delay), Next::Done));
+    assert_eq!(f.stats().leased, 2);
+}
