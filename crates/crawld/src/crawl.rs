@@ -143,6 +143,7 @@ pub async fn run(config: Config, cancel: CancellationToken) -> anyhow::Result<Cr
         ctx,
         stats: Stats::default(),
         down: HashMap::new(),
+        in_flight: HashMap::new(),
         warned: HashSet::new(),
         seeds: SeedReport::default(),
     };
@@ -206,6 +207,8 @@ struct Crawl<'a> {
     stats: Stats,
     /// Hosts held as unreachable: until when, and why.
     down: HashMap<HostId, (Instant, String)>,
+    /// Leases handed to the pool and not finished yet, by fingerprint: what a shutdown may abandon.
+    in_flight: HashMap<u128, Lease>,
     /// (host, guard) pairs already warned about: a guard's drops are logged once per host.
     warned: HashSet<(HostId, &'static str)>,
     seeds: SeedReport,
@@ -230,6 +233,14 @@ impl Crawl<'_> {
                     for finished in self.pool.drain(self.config.output.shutdown_grace).await {
                         self.finish(finished, true).await?;
                     }
+                    // What the grace period cut short gets a line that says so.
+                    let abandoned: Vec<Lease> = self.in_flight.drain().map(|(_, lease)| lease).collect();
+                    if !abandoned.is_empty() {
+                        warn!(count = abandoned.len(), "fetches abandoned at the end of the grace period");
+                    }
+                    for lease in abandoned {
+                        self.finish(task::abandoned(lease), true).await?;
+                    }
                     return Ok(Ending::Stopped);
                 }
                 // Timers before join_next: at full speed a fetch is nearly always ready, and a biased
@@ -251,17 +262,20 @@ impl Crawl<'_> {
     fn fill(&mut self) -> Option<Instant> {
         while self.pool.has_room() {
             match self.frontier.next(Instant::now().into_std()) {
-                Next::Ready(lease) => match self.down_reason(lease.host) {
-                    Some(reason) => self.pool.spawn(std::future::ready(task::host_down(lease, reason))),
-                    None => {
-                        if lease.first_of_host && !self.ctx.fetcher.config().respect_robots {
-                            // No robots.txt to wait for: the host opens up at once.
-                            self.frontier.set_host_delay(lease.host, None);
+                Next::Ready(lease) => {
+                    self.in_flight.insert(lease.fingerprint, lease.clone());
+                    match self.down_reason(lease.host) {
+                        Some(reason) => self.pool.spawn(std::future::ready(task::host_down(lease, reason))),
+                        None => {
+                            if lease.first_of_host && !self.ctx.fetcher.config().respect_robots {
+                                // No robots.txt to wait for: the host opens up at once.
+                                self.frontier.set_host_delay(lease.host, None);
+                            }
+                            debug!(url = %lease.url, depth = lease.depth, "fetch");
+                            self.pool.spawn(task::run(self.ctx.clone(), lease));
                         }
-                        debug!(url = %lease.url, depth = lease.depth, "fetch");
-                        self.pool.spawn(task::run(self.ctx.clone(), lease));
                     }
-                },
+                }
                 Next::Wait(at) => return Some(at.into()),
                 Next::Busy | Next::Done => return None,
             }
@@ -282,6 +296,7 @@ impl Crawl<'_> {
     /// Hand a finished fetch to the sink and its links to the frontier; or queue it again for a retry.
     async fn finish(&mut self, finished: Finished, stopping: bool) -> anyhow::Result<()> {
         let Finished { lease, end, robots_txt } = finished;
+        self.in_flight.remove(&lease.fingerprint);
         let now = Instant::now().into_std();
         for response in &robots_txt {
             self.stats.robots_txt_archived += 1;
@@ -414,7 +429,9 @@ impl Crawl<'_> {
                 Retry::No => return None,
             },
             Outcome::RobotsUnavailable { .. } => None,
-            Outcome::Blocked { .. } | Outcome::Crashed { .. } | Outcome::HostDown { .. } => return None,
+            Outcome::Blocked { .. } | Outcome::Crashed { .. } | Outcome::HostDown { .. } | Outcome::Abandoned => {
+                return None;
+            }
         };
         if lease.retries >= self.config.crawl.max_retries {
             return None;

@@ -8,7 +8,8 @@ use crate::task::{Filtered, Outcome};
 
 /// The crawl's counters. Each has one name, used alike in stats.json, the progress line, the final
 /// summary and README. Every pages.jsonl line is counted in exactly one of the status classes,
-/// `no_response`, `robots_blocked`, `robots_unavailable`, `host_down_skipped` and `internal_errors`.
+/// `no_response`, `robots_blocked`, `robots_unavailable`, `host_down_skipped`, `internal_errors` and
+/// `abandoned`.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Stats {
     /// Lines written to pages.jsonl.
@@ -30,6 +31,8 @@ pub struct Stats {
     pub host_down_skipped: u64,
     /// Recorded with a crawld bug as the error (a fetch task panicked).
     pub internal_errors: u64,
+    /// Under way when the crawl stopped, and not finished within `output.shutdown_grace`.
+    pub abandoned: u64,
     /// Attempts after the first, of any URL.
     pub retries: u64,
     /// Pages whose body was cut at `fetch.max_body_bytes`.
@@ -67,6 +70,7 @@ impl Stats {
             Outcome::Blocked { .. } => &mut self.robots_blocked,
             Outcome::RobotsUnavailable { .. } => &mut self.robots_unavailable,
             Outcome::HostDown { .. } => &mut self.host_down_skipped,
+            Outcome::Abandoned => &mut self.abandoned,
             Outcome::Crashed { .. } => &mut self.internal_errors,
             Outcome::Fetched { response, .. } => match response.status {
                 Some(200..=299) => &mut self.status_2xx,

@@ -73,6 +73,8 @@ pub enum Outcome {
     RobotsUnavailable { reason: String },
     /// The host is held as unreachable; nothing was requested.
     HostDown { reason: String },
+    /// The fetch was under way when the crawl stopped and did not finish within the grace period.
+    Abandoned,
     /// The task panicked (a bug). The URL is recorded with the panic message so that its lease is
     /// returned and its BFS level can drain.
     Crashed { first_of_host: bool, message: String },
@@ -137,7 +139,7 @@ impl Outcome {
             Outcome::Blocked { robots } => *robots,
             Outcome::Fetched { .. } => None,
             // The verdict is still unknown: the host stays at one request at a time.
-            Outcome::RobotsUnavailable { .. } | Outcome::HostDown { .. } => None,
+            Outcome::RobotsUnavailable { .. } | Outcome::HostDown { .. } | Outcome::Abandoned => None,
         }
     }
 }
@@ -149,7 +151,10 @@ impl Outcome {
             // With the host's first lease, the task fetched robots.txt itself.
             Outcome::Blocked { robots } => robots.is_some(),
             Outcome::HostDown { .. } => false,
-            Outcome::Fetched { .. } | Outcome::RobotsUnavailable { .. } | Outcome::Crashed { .. } => true,
+            Outcome::Fetched { .. }
+            | Outcome::RobotsUnavailable { .. }
+            | Outcome::Crashed { .. }
+            | Outcome::Abandoned => true,
         }
     }
 
@@ -169,6 +174,11 @@ impl Outcome {
 /// A lease of a host held as unreachable: recorded without a request.
 pub fn host_down(lease: Lease, reason: String) -> Finished {
     Finished::page(lease, Outcome::HostDown { reason }, Vec::new())
+}
+
+/// A lease whose task was still under way when the shutdown grace period ended.
+pub fn abandoned(lease: Lease) -> Finished {
+    Finished::page(lease, Outcome::Abandoned, Vec::new())
 }
 
 /// One fetch task. Never loses its lease: a panic inside becomes [`Outcome::Crashed`].
@@ -281,6 +291,11 @@ pub fn page_record(lease: &Lease, outcome: &Outcome) -> PageRecord {
         Outcome::Crashed { message, .. } => error(format!("internal error: {message}")),
         Outcome::RobotsUnavailable { reason } => error(format!("robots.txt unavailable: {reason}")),
         Outcome::HostDown { reason } => error(format!("host unreachable, not requested ({reason})")),
+        Outcome::Abandoned => error(
+            "abandoned: the crawl stopped, and the fetch did not finish within \
+                                     output.shutdown_grace"
+                .to_owned(),
+        ),
         Outcome::Fetched { response, found, filtered, .. } => {
             PageRecord { links: *found, dropped: filtered.dropped, ..response_record(response, lease.depth) }
         }

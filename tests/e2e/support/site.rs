@@ -91,6 +91,8 @@ struct Shared {
     /// Answers given in turn; the last one repeats.
     sequences: Mutex<HashMap<String, std::collections::VecDeque<Page>>>,
     hits: Mutex<Vec<Hit>>,
+    /// Paths whose request has reached the handler, in order (a hit is logged only when answered).
+    started: Mutex<Vec<String>>,
     in_flight: AtomicUsize,
     max_in_flight: AtomicUsize,
 }
@@ -155,6 +157,11 @@ impl Site {
         self.hits().iter().filter(|h| h.path == path).count()
     }
 
+    /// Whether a request for `path` has reached the site (answered or not).
+    pub fn started(&self, path: &str) -> bool {
+        self.shared.started.lock().unwrap().iter().any(|p| p == path)
+    }
+
     /// Most requests this site ever had in flight at once.
     pub fn max_in_flight(&self) -> usize {
         self.shared.max_in_flight.load(Ordering::SeqCst)
@@ -166,6 +173,7 @@ async fn serve(State(shared): State<Arc<Shared>>, uri: Uri, headers: axum::http:
     let now = shared.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
     shared.max_in_flight.fetch_max(now, Ordering::SeqCst);
     let path = uri.path_and_query().map_or(uri.path(), |pq| pq.as_str()).to_owned();
+    shared.started.lock().unwrap().push(path.clone());
     let next_in_sequence = shared
         .sequences
         .lock()
