@@ -23,6 +23,7 @@ fn help_documents_every_command() {
     for flag in ["--config", "--seed", "--out", "--max-depth", "--max-pages", "--concurrency"] {
         assert!(run.contains(flag), "run --help documents {flag}");
     }
+    assert!(run.contains("per_host_concurrency"), "run --help says what limits a crawl of one host: {run}");
 }
 
 #[test]
@@ -288,4 +289,27 @@ async fn a_seeds_file_takes_comments_and_labels_merges_duplicates_and_reports_ev
     assert!(stderr.contains("2 bad lines in the seeds file"), "{stderr}");
     assert!(stderr.contains("seeds.txt:1: `www.example.org`") && stderr.contains("seeds.txt:3: `ftp://old.test/`"));
     assert!(!dir.path().join("bad").exists(), "nothing written before the config is good");
+}
+
+/// Issue 10: on a one-host crawl `--concurrency 64` changes nothing; crawld says why, once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_global_concurrency_the_per_host_limits_cannot_reach_gets_a_hint() {
+    let pages: Vec<String> = (0..30).map(|i| format!("/p{i}")).collect();
+    let hrefs: Vec<&str> = pages.iter().map(String::as_str).collect();
+    let site = Site::start("127.0.0.1", [("/", Page::links(&hrefs))]).await;
+    site.route_prefix("/p", Page::links(&[]).delay(Duration::from_millis(100)));
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("c.toml");
+    std::fs::write(&config, "[politeness]\ndelay = \"0s\"\n[output]\nprogress_interval = \"100ms\"\n").unwrap();
+    let mut child = crawld();
+    child.args(["run", "--concurrency", "64", "--config"]).arg(&config);
+    child.args(["--seed", &site.url("/"), "--out"]).arg(dir.path().join("out"));
+    let output = tokio::task::spawn_blocking(move || child.output().unwrap()).await.unwrap();
+    assert!(output.status.success());
+
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    let hints: Vec<&str> = stderr.lines().filter(|l| l.contains("crawl.concurrency cannot be reached")).collect();
+    assert_eq!(hints.len(), 1, "{stderr}");
+    assert!(hints[0].contains("1 host(s) with work, at most 2 fetches each"), "{stderr}");
+    assert_eq!(site.max_in_flight(), 2, "the per-host limit held");
 }

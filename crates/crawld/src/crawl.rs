@@ -143,6 +143,7 @@ pub async fn run(config: Config, cancel: CancellationToken) -> anyhow::Result<Cr
         ctx,
         stats: Stats::default(),
         down: HashMap::new(),
+        hinted: false,
         in_flight: HashMap::new(),
         warned: HashSet::new(),
         seeds: SeedReport::default(),
@@ -207,6 +208,8 @@ struct Crawl<'a> {
     stats: Stats,
     /// Hosts held as unreachable: until when, and why.
     down: HashMap<HostId, (Instant, String)>,
+    /// The per-host concurrency hint was given.
+    hinted: bool,
     /// Leases handed to the pool and not finished yet, by fingerprint: what a shutdown may abandon.
     in_flight: HashMap<u128, Lease>,
     /// (host, guard) pairs already warned about: a guard's drops are logged once per host.
@@ -400,6 +403,30 @@ impl Crawl<'_> {
         }
     }
 
+    /// Say once when `crawl.concurrency` cannot be reached because the hosts with work, each at most
+    /// `per_host_concurrency` at a time, cannot fill it: on a crawl of one host, the global limit
+    /// changes nothing and the per-host one sets the speed.
+    fn hint_at_per_host_limits(&mut self, queued: u64) {
+        let concurrency = self.config.crawl.concurrency.get() as u64;
+        let per_host = self.config.politeness.per_host_concurrency.get() as u64;
+        if self.hinted || queued == 0 || self.pool.len() as u64 >= concurrency {
+            return;
+        }
+        let hosts = self.frontier.busy_hosts();
+        if hosts.saturating_mul(per_host) >= concurrency {
+            return;
+        }
+        self.hinted = true;
+        info!(
+            concurrency,
+            hosts_with_work = hosts,
+            per_host_concurrency = per_host,
+            "crawl.concurrency cannot be reached: {hosts} host(s) with work, at most {per_host} fetches each \
+             (politeness.per_host_concurrency, and politeness.delay between them); raise those to go faster, \
+             if the sites allow it"
+        );
+    }
+
     /// Warn the first time a guard drops something of a host; later drops are only counted (pages.jsonl
     /// and stats.json), so that a site of a million pages does not log a million lines.
     fn warn_of_guards(&mut self, lease: &Lease, record: &PageRecord) {
@@ -464,6 +491,7 @@ impl Crawl<'_> {
             dropped = s.dropped.total(),
             "progress"
         );
+        self.hint_at_per_host_limits(f.queued);
         let mut stats = self.stats.clone();
         stats.absorb_frontier(f);
         self.sink.write_stats(stats.to_json("running")).await.context("cannot write stats.json")?;

@@ -40,7 +40,9 @@ enum Command {
         /// Stop after fetching this many URLs.
         #[arg(long, value_name = "N")]
         max_pages: Option<std::num::NonZeroU64>,
-        /// Fetches in flight across all hosts.
+        /// Fetches in flight across all hosts (crawl.concurrency). Each host also has its own limit,
+        /// politeness.per_host_concurrency (default 2), which alone sets the speed of a crawl of one
+        /// host: there, raising --concurrency changes nothing.
         #[arg(long, value_name = "N")]
         concurrency: Option<std::num::NonZeroUsize>,
     },

@@ -217,6 +217,11 @@ impl Frontier {
         self.pages_exhausted() && self.queued > 0
     }
 
+    /// Hosts with URLs queued or in flight. Walks every host: for occasional reports, not per lease.
+    pub fn busy_hosts(&self) -> u64 {
+        self.hosts.iter().filter(|h| h.live > 0 || h.in_flight > 0).count() as u64
+    }
+
     fn pages_exhausted(&self) -> bool {
         self.config.max_pages.is_some_and(|max| self.leased >= max)
     }
