@@ -75,8 +75,13 @@ async fn run_crawls_with_command_line_overrides() {
         .arg(&config)
         .args(["--seed", &site.url("/"), "--max-depth", "1", "--out"])
         .arg(&out);
-    let status = tokio::task::spawn_blocking(move || child.status().unwrap()).await.unwrap();
-    assert!(status.success());
+    let output = tokio::task::spawn_blocking(move || child.output().unwrap()).await.unwrap();
+    assert!(output.status.success());
+    // The run ends with how it went and where the output is, on stdout.
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert!(stdout.contains("crawl complete: nothing left to fetch\n  2 pages in "), "{stdout}");
+    assert!(stdout.contains(": status_2xx 2\n"), "{stdout}");
+    assert!(stdout.contains(&format!("The output is in {}:", out.display())), "{stdout}");
     let out = Output::read(&out);
     assert_eq!(out.urls(), [site.url("/"), site.url("/a")], "--seed replaced the config's seeds, --max-depth 1 held");
 }
@@ -126,6 +131,28 @@ fn demo_crawls_its_own_site_with_no_internet() {
     assert!(statuses.contains(&404) && statuses.contains(&301), "statuses: {statuses:?}");
     assert!(out.lines.iter().any(|l| l["error"] == "disallowed by robots.txt"));
     assert_eq!(out.lines.iter().filter(|l| l["status"] == 200).count(), 60 + 2, "60 pages, the home page, a CSV");
+}
+
+/// Regression (issue 10): two demos started in the same second chose the same output directory, and
+/// the second one failed.
+#[test]
+fn two_demos_started_at_once_each_get_their_own_output_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let start = || crawld().args(["demo", "--pages", "5"]).current_dir(dir.path()).output();
+    let (a, b) = std::thread::scope(|s| {
+        let a = s.spawn(start);
+        let b = s.spawn(start);
+        (a.join().unwrap().unwrap(), b.join().unwrap().unwrap())
+    });
+    assert!(a.status.success(), "{}", String::from_utf8_lossy(&a.stderr));
+    assert!(b.status.success(), "{}", String::from_utf8_lossy(&b.stderr));
+    let outputs: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().path()).collect();
+    assert_eq!(outputs.len(), 2, "{outputs:?}");
+    for out in outputs {
+        assert_eq!(Output::read(&out).stats()["state"], "complete");
+        let stdout = [&a.stdout, &b.stdout].map(|o| String::from_utf8_lossy(o).into_owned());
+        assert!(stdout.iter().any(|s| s.contains(&out.display().to_string())), "each says where its output is");
+    }
 }
 
 /// Unmounts a tmpfs mounted for a test, even when the test fails.

@@ -1,6 +1,6 @@
 //! The `crawld` command line.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -102,16 +102,13 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
         }
         Command::Demo { out, pages } => {
             let site = demo::DemoSite::start(pages).await.context("cannot start the demo site")?;
-            let out = out.unwrap_or_else(|| PathBuf::from(format!("crawld-demo-{}", demo::timestamp())));
+            // The process id keeps two demos started in the same second apart.
+            let default_out = || PathBuf::from(format!("crawld-demo-{}-{}", demo::timestamp(), std::process::id()));
+            let out = out.unwrap_or_else(default_out);
             info!(url = %site.url(), pages, "demo site serving on loopback");
-            let code = crawl(demo::config(&site, out.clone()), cancel).await;
+            let code = crawl(demo::config(&site, out), cancel).await;
             site.stop().await;
-            let code = code?;
-            println!("\nThe output is in {}:", out.display());
-            println!("  {}/pages.jsonl   one line per fetched URL (depth, status, links, ...)", out.display());
-            println!("  {}/warc/         the raw HTTP exchanges, as WARC", out.display());
-            println!("  {}/stats.json    counters", out.display());
-            Ok(code)
+            code
         }
     }
 }
@@ -145,12 +142,14 @@ async fn crawl(config: Config, cancel: CancellationToken) -> anyhow::Result<Exit
         robots_unavailable = s.robots_unavailable,
         host_down_skipped = s.host_down_skipped,
         internal_errors = s.internal_errors,
+        abandoned = s.abandoned,
         retries = s.retries,
         truncated = s.truncated,
         out_of_scope = s.out_of_scope.total(),
         dropped = s.dropped.total(),
         "{how}"
     );
+    print_summary(&how, &summary, &out);
     if let Some(failure) = &summary.failure {
         error!(out = %out.display(), "{failure}");
         eprintln!("crawld: error: the crawl failed: {failure}");
@@ -164,4 +163,29 @@ async fn crawl(config: Config, cancel: CancellationToken) -> anyhow::Result<Exit
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The end of a run on stdout (the log is on stderr): how it ended, the counts that are not zero,
+/// and where the output is.
+fn print_summary(how: &str, summary: &crawld::CrawlSummary, out: &Path) {
+    let s = &summary.stats;
+    let counts: Vec<String> = s
+        .outcomes()
+        .into_iter()
+        .chain([
+            ("retries", s.retries),
+            ("truncated", s.truncated),
+            ("out_of_scope", s.out_of_scope.total()),
+            ("dropped", s.dropped.total()),
+        ])
+        .filter(|&(_, n)| n > 0)
+        .map(|(name, n)| format!("{name} {n}"))
+        .collect();
+    let out = std::path::absolute(out).unwrap_or_else(|_| out.to_owned());
+    println!("\n{how}");
+    println!("  {} pages in {:.1} s: {}", s.pages, summary.elapsed.as_secs_f64(), counts.join(", "));
+    println!("The output is in {}:", out.display());
+    println!("  pages.jsonl   one line per URL (depth, status, links, ...)");
+    println!("  warc/         the raw HTTP exchanges, as WARC");
+    println!("  stats.json    every counter, and how the crawl ended ({})", summary.ending.state());
 }

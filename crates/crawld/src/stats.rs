@@ -84,6 +84,23 @@ impl Stats {
         *class += 1;
     }
 
+    /// The outcome counts (each pages.jsonl line is under one of them), by name.
+    pub fn outcomes(&self) -> [(&'static str, u64); 11] {
+        [
+            ("status_2xx", self.status_2xx),
+            ("status_3xx", self.status_3xx),
+            ("status_4xx", self.status_4xx),
+            ("status_5xx", self.status_5xx),
+            ("status_other", self.status_other),
+            ("no_response", self.no_response),
+            ("robots_blocked", self.robots_blocked),
+            ("robots_unavailable", self.robots_unavailable),
+            ("host_down_skipped", self.host_down_skipped),
+            ("internal_errors", self.internal_errors),
+            ("abandoned", self.abandoned),
+        ]
+    }
+
     /// What a page's task left out of its links and redirect.
     pub fn count_filtered(&mut self, filtered: &Filtered) {
         self.dropped.add(&filtered.dropped);
