@@ -336,10 +336,15 @@ fn describe_toml_error(error: &toml::de::Error, text: &str, origin: &Path) -> St
     let (line, column) = line_column(text, span.start);
     // An array or inline table left open is reported where the parser gave up, often lines later (at
     // the next table header): point at where it was opened instead.
-    if let Some(opened) = unclosed_opener(text, span.start) {
+    if let Some(&opened) = open_at(text, span.start).last() {
         let (open_line, open_column) = line_column(text, opened);
-        if open_line < line {
-            let what = if text.as_bytes()[opened] == b'[' { "array" } else { "inline table" };
+        // Still open at the end of the text: an error inside a well-closed array is not about it.
+        if open_line < line && open_at(text, text.len()).contains(&opened) {
+            let what = match text.as_bytes()[opened] {
+                b'[' => "array",
+                b'{' => "inline table",
+                _ => "multi-line string",
+            };
             let key = key_of_line(text, opened).map(|k| format!("`{k}`: ")).unwrap_or_default();
             return format!(
                 "{}:{open_line}:{open_column}: {key}this {what} is not closed (the parser stopped at \
@@ -364,9 +369,9 @@ fn key_of_line(text: &str, offset: usize) -> Option<&str> {
     line_text.split_once('=').map(|(key, _)| key.trim()).filter(|k| !k.is_empty() && !k.starts_with('['))
 }
 
-/// Where the innermost array or inline table still open at byte `end` was opened, if one is.
-/// A light scan that knows TOML's strings, comments and table headers, nothing more.
-fn unclosed_opener(text: &str, end: usize) -> Option<usize> {
+/// Where the arrays, inline tables and multi-line string still open at byte `end` were opened,
+/// innermost last. A light scan that knows TOML's strings, comments and table headers, nothing more.
+fn open_at(text: &str, end: usize) -> Vec<usize> {
     let bytes = &text.as_bytes()[..end.min(text.len())];
     let mut open = Vec::new();
     let mut at_line_start = true;
@@ -379,7 +384,14 @@ fn unclosed_opener(text: &str, end: usize) -> Option<usize> {
             b'#' => i = skip_line(bytes, i),
             // A table header ([a] or [[a]]) opens nothing that outlives its line.
             b'[' if at_line_start && open.is_empty() => i = skip_line(bytes, i),
-            b'"' | b'\'' => i = skip_string(bytes, i),
+            b'"' | b'\'' => {
+                let start = i;
+                i = skip_string(bytes, i);
+                if i >= bytes.len() && bytes[start..].starts_with(&[b; 3]) {
+                    open.push(start);
+                    return open;
+                }
+            }
             b'[' | b'{' => open.push(i),
             b']' | b'}' => {
                 open.pop();
@@ -391,7 +403,7 @@ fn unclosed_opener(text: &str, end: usize) -> Option<usize> {
         }
         i += 1;
     }
-    open.last().copied()
+    open
 }
 
 /// The index of the last byte before the newline ending the line at `i` (or of the last byte).
@@ -519,6 +531,10 @@ mod tests {
             ),
             ("[scope]\ninclude = ['a[', \"b\"\nexclude = []\n", "crawld.toml:2:11: `include`: this array is not"),
             ("seeds = [\"http://a/\"]\nout = \"x\n[crawl]\n", "crawld.toml:2:9: `out`:"),
+            ("out = \"\"\"x\n\n[crawl]\n", "crawld.toml:1:7: `out`: this multi-line string is not closed"),
+            // An error inside an array that is closed is about the value, not an unclosed array.
+            ("seeds = [\n  \"http://a/\",\n  \"ftp://b/\",\n]\n", "crawld.toml:1:9: `seeds`: `ftp://b/` is not"),
+            ("out = \"\"\"x\n\\q\"\"\"\n", "crawld.toml:2:2: missing escaped value"),
         ];
         for (text, expected) in cases {
             let message = error_of(text);
