@@ -23,6 +23,7 @@ fn help_documents_every_command() {
     for flag in ["--config", "--seed", "--out", "--max-depth", "--max-pages", "--concurrency"] {
         assert!(run.contains(flag), "run --help documents {flag}");
     }
+    assert!(run.contains("per_host_concurrency"), "run --help says what limits a crawl of one host: {run}");
 }
 
 #[test]
@@ -35,6 +36,28 @@ fn a_bad_config_stops_start_up_with_file_line_and_key() {
     let stderr = String::from_utf8(output.stderr).unwrap();
     assert!(stderr.contains("bad.toml:4:9: `delay`"), "{stderr}");
     assert!(!dir.path().join("crawl-out").exists());
+
+    // Keys that disagree with each other are placed in the file too.
+    std::fs::write(&path, "seeds = [\"http://127.0.0.1:9/\"]\n\n[crawl]\nretry_backoff = \"2m\"\n").unwrap();
+    let output = crawld().args(["run", "--config"]).arg(&path).output().unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(
+        stderr.contains("bad.toml:4:1: crawl.retry_backoff (2m) is larger than crawl.max_retry_backoff"),
+        "{stderr}"
+    );
+    assert!(!dir.path().join("crawl-out").exists());
+}
+
+#[test]
+fn a_crawl_that_cannot_claim_its_output_directory_never_says_it_started() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("pages.jsonl"), "").unwrap();
+    let output = crawld().args(["run", "--seed", "http://127.0.0.1:9/", "--out"]).arg(dir.path()).output().unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(stderr.contains("already holds a crawl"), "{stderr}");
+    assert!(!stderr.contains("crawl starting"), "{stderr}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -52,8 +75,13 @@ async fn run_crawls_with_command_line_overrides() {
         .arg(&config)
         .args(["--seed", &site.url("/"), "--max-depth", "1", "--out"])
         .arg(&out);
-    let status = tokio::task::spawn_blocking(move || child.status().unwrap()).await.unwrap();
-    assert!(status.success());
+    let output = tokio::task::spawn_blocking(move || child.output().unwrap()).await.unwrap();
+    assert!(output.status.success());
+    // The run ends with how it went and where the output is, on stdout.
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert!(stdout.contains("crawl complete: nothing left to fetch\n  2 pages in "), "{stdout}");
+    assert!(stdout.contains(": status_2xx 2\n"), "{stdout}");
+    assert!(stdout.contains(&format!("The output is in {}:", out.display())), "{stdout}");
     let out = Output::read(&out);
     assert_eq!(out.urls(), [site.url("/"), site.url("/a")], "--seed replaced the config's seeds, --max-depth 1 held");
 }
@@ -105,6 +133,28 @@ fn demo_crawls_its_own_site_with_no_internet() {
     assert_eq!(out.lines.iter().filter(|l| l["status"] == 200).count(), 60 + 2, "60 pages, the home page, a CSV");
 }
 
+/// Regression (issue 10): two demos started in the same second chose the same output directory, and
+/// the second one failed.
+#[test]
+fn two_demos_started_at_once_each_get_their_own_output_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let start = || crawld().args(["demo", "--pages", "5"]).current_dir(dir.path()).output();
+    let (a, b) = std::thread::scope(|s| {
+        let a = s.spawn(start);
+        let b = s.spawn(start);
+        (a.join().unwrap().unwrap(), b.join().unwrap().unwrap())
+    });
+    assert!(a.status.success(), "{}", String::from_utf8_lossy(&a.stderr));
+    assert!(b.status.success(), "{}", String::from_utf8_lossy(&b.stderr));
+    let outputs: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().path()).collect();
+    assert_eq!(outputs.len(), 2, "{outputs:?}");
+    for out in outputs {
+        assert_eq!(Output::read(&out).stats()["state"], "complete");
+        let stdout = [&a.stdout, &b.stdout].map(|o| String::from_utf8_lossy(o).into_owned());
+        assert!(stdout.iter().any(|s| s.contains(&out.display().to_string())), "each says where its output is");
+    }
+}
+
 /// Unmounts a tmpfs mounted for a test, even when the test fails.
 struct Mount(std::path::PathBuf);
 
@@ -153,4 +203,140 @@ fn a_full_disk_stops_the_crawl_with_a_clear_error_and_every_archived_page_indexe
     }
     assert!(archived > 100, "the crawl got going before the disk filled: {archived}");
     assert_eq!(indexed, archived);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_guard_warns_once_per_host_however_many_pages_it_cuts() {
+    let site = Site::start(
+        "127.0.0.1",
+        [
+            ("/", Page::links(&["/a", "/b", "/c"])),
+            ("/a", Page::links(&["/a1", "/a2"])),
+            ("/a1", Page::links(&["/x", "/y"])),
+        ],
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let config = dir.path().join("c.toml");
+    std::fs::write(&config, "[politeness]\ndelay = \"0s\"\n[scope]\nmax_links_per_page = 1\n").unwrap();
+    let mut child = crawld();
+    child.args(["run", "--config"]).arg(&config).args(["--seed", &site.url("/"), "--out"]).arg(&out);
+    let output = tokio::task::spawn_blocking(move || child.output().unwrap()).await.unwrap();
+    assert!(output.status.success());
+    let stderr = String::from_utf8(output.stderr).unwrap();
+
+    let out = Output::read(&out);
+    let cut = out.lines.iter().filter(|l| l["dropped"]["links_over_cap"].as_u64().is_some()).count();
+    assert_eq!(cut, 3, "/, /a and /a1 each lost links to the cap");
+    let warnings: Vec<&str> = stderr.lines().filter(|l| l.contains("WARN") && l.contains("links_over_cap")).collect();
+    assert_eq!(warnings.len(), 1, "{stderr}");
+    assert!(warnings[0].contains("scope.max_links_per_page"), "{stderr}");
+}
+
+/// Issue 10: how a crawl ended is in stats.json's `state`, the summary, and the exit status.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_exit_status_and_state_say_how_the_crawl_ended() {
+    let site = Site::start(
+        "127.0.0.1",
+        [("/", Page::links(&["/a", "/b"])), ("/a", Page::links(&[])), ("/b", Page::status(404))],
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("c.toml");
+    std::fs::write(&config, "[politeness]\ndelay = \"0s\"\n[crawl]\nmax_retries = 0\n").unwrap();
+    let run = |seed: String, out: &str, extra: &[&str]| {
+        let mut child = crawld();
+        child.args(["run", "--config"]).arg(&config).args(["--seed", &seed, "--out"]).arg(dir.path().join(out));
+        child.args(extra);
+        tokio::task::spawn_blocking(move || child.output().unwrap())
+    };
+    let state = |out: &str| Output::read(&dir.path().join(out)).stats()["state"].as_str().unwrap().to_owned();
+
+    // Nothing left: complete, 0.
+    let complete = run(site.url("/"), "complete", &[]).await.unwrap();
+    assert_eq!(complete.status.code(), Some(0));
+    assert_eq!(state("complete"), "complete");
+    assert!(String::from_utf8_lossy(&complete.stderr).contains("crawl complete"));
+
+    // Cut by max_pages: limit, 0, and the summary says how much was left.
+    let limit = run(site.url("/"), "limit", &["--max-pages", "1"]).await.unwrap();
+    assert_eq!(limit.status.code(), Some(0));
+    assert_eq!(state("limit"), "limit");
+    let stderr = String::from_utf8_lossy(&limit.stderr);
+    assert!(stderr.contains("crawl stopped at crawl.max_pages, 2 URLs left queued"), "{stderr}");
+
+    // No seed could be fetched at all: failed, 1, and why.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let failed = run(format!("http://{closed}/"), "failed", &[]).await.unwrap();
+    assert_eq!(failed.status.code(), Some(1));
+    assert_eq!(state("failed"), "failed");
+    let stderr = String::from_utf8_lossy(&failed.stderr);
+    assert!(
+        stderr.contains(&format!("no seed could be fetched: http://{closed}/: robots.txt unavailable")),
+        "{stderr}"
+    );
+
+    // A seed that answers, but never with a page: 0, with a loud warning.
+    let missing = run(site.url("/nothing-here"), "missing", &[]).await.unwrap();
+    assert_eq!(missing.status.code(), Some(0));
+    assert_eq!(state("missing"), "complete");
+    let stderr = String::from_utf8_lossy(&missing.stderr);
+    assert!(stderr.lines().any(|l| l.contains("WARN") && l.contains("no page was fetched successfully")), "{stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_seeds_file_takes_comments_and_labels_merges_duplicates_and_reports_every_bad_line() {
+    let site = Site::start("127.0.0.1", [("/", Page::links(&[])), ("/a", Page::links(&[]))]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("c.toml");
+    std::fs::write(&config, "seeds_file = \"seeds.txt\"\n[politeness]\ndelay = \"0s\"\n").unwrap();
+    let seeds = format!(
+        "# seeds\n{home}  # the home page\n{a}\tpage a\n{home_again}\n\n{a}\n",
+        home = site.url("/"),
+        a = site.url("/a"),
+        home_again = site.url("/").replace("http://", "HTTP://"),
+    );
+    std::fs::write(dir.path().join("seeds.txt"), seeds).unwrap();
+    let run = |out: &str| {
+        let mut child = crawld();
+        child.args(["run", "--config"]).arg(&config).arg("--out").arg(dir.path().join(out));
+        tokio::task::spawn_blocking(move || child.output().unwrap())
+    };
+    let output = run("good").await.unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(stderr.contains("2 duplicate seeds merged"), "{stderr}");
+    assert_eq!(Output::read(&dir.path().join("good")).urls().len(), 2);
+
+    std::fs::write(dir.path().join("seeds.txt"), "www.example.org\nhttp://ok.test/\nftp://old.test/\n").unwrap();
+    let output = run("bad").await.unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("2 bad lines in the seeds file"), "{stderr}");
+    assert!(stderr.contains("seeds.txt:1: `www.example.org`") && stderr.contains("seeds.txt:3: `ftp://old.test/`"));
+    assert!(!dir.path().join("bad").exists(), "nothing written before the config is good");
+}
+
+/// Issue 10: on a one-host crawl `--concurrency 64` changes nothing; crawld says why, once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_global_concurrency_the_per_host_limits_cannot_reach_gets_a_hint() {
+    let pages: Vec<String> = (0..30).map(|i| format!("/p{i}")).collect();
+    let hrefs: Vec<&str> = pages.iter().map(String::as_str).collect();
+    let site = Site::start("127.0.0.1", [("/", Page::links(&hrefs))]).await;
+    site.route_prefix("/p", Page::links(&[]).delay(Duration::from_millis(100)));
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("c.toml");
+    std::fs::write(&config, "[politeness]\ndelay = \"0s\"\n[output]\nprogress_interval = \"100ms\"\n").unwrap();
+    let mut child = crawld();
+    child.args(["run", "--concurrency", "64", "--config"]).arg(&config);
+    child.args(["--seed", &site.url("/"), "--out"]).arg(dir.path().join("out"));
+    let output = tokio::task::spawn_blocking(move || child.output().unwrap()).await.unwrap();
+    assert!(output.status.success());
+
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    let hints: Vec<&str> = stderr.lines().filter(|l| l.contains("crawl.concurrency cannot be reached")).collect();
+    assert_eq!(hints.len(), 1, "{stderr}");
+    assert!(hints[0].contains("1 host(s) with work, at most 2 fetches each"), "{stderr}");
+    assert_eq!(site.max_in_flight(), 2, "the per-host limit held");
 }

@@ -7,6 +7,7 @@ mod support;
 mod bfs;
 mod cli;
 mod fetching;
+mod guards;
 mod output;
 mod politeness;
 mod scope;

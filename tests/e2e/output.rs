@@ -23,11 +23,17 @@ async fn every_page_is_in_pages_jsonl_and_its_exchange_in_warc() {
     config.output.warc_max_bytes = 1500.try_into().unwrap(); // forces rotation
     let out = crawl(config).await;
 
+    let keys = ["url", "depth", "parent", "status", "content_type", "bytes", "stored_bytes", "fetched_at"];
     for line in &out.lines {
-        for key in ["url", "depth", "parent", "status", "content_type", "bytes", "fetched_at", "elapsed_ms", "links"] {
+        for key in keys.iter().chain(&["elapsed_ms", "ttfb_ms", "links", "attempts"]) {
             assert!(line.get(key).is_some(), "{key} missing in {line}");
         }
+        // Regression (issue 10): whole milliseconds made every fetch on a fast server take 0 ms.
+        let (elapsed, ttfb) = (line["elapsed_ms"].as_f64().unwrap(), line["ttfb_ms"].as_f64().unwrap());
+        assert!(0.0 < ttfb && ttfb <= elapsed, "{line}");
     }
+    let b = out.page(&site.url("/b"));
+    assert_eq!((b["bytes"].as_u64(), b["stored_bytes"].as_u64()), (Some(15), Some(15)));
     assert_eq!(out.lines.len(), 4);
     assert_eq!(out.page(&site.url("/gone"))["status"], 404);
 
@@ -98,4 +104,43 @@ async fn the_manifest_and_stats_describe_the_crawl_and_a_used_directory_is_refus
     let error = crawld::run(config, tokio_util::sync::CancellationToken::new()).await.unwrap_err();
     assert!(format!("{error:#}").contains("already"), "{error:#}");
     assert_eq!(std::fs::read(out_dir.join("pages.jsonl")).unwrap(), before);
+}
+
+/// Regression (issue 10): the progress line's `errors` counted a robots.txt block while 404s went
+/// uncounted, and the summary called the same number `no_response`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_page_is_counted_once_under_the_name_of_its_outcome() {
+    let site = Site::start(
+        "127.0.0.1",
+        [
+            ("/robots.txt", Page::typed("text/plain", "User-agent: *\nDisallow: /private\n")),
+            ("/", Page::links(&["/missing", "/private/x", "/slow", "/moved"])),
+            ("/slow", Page::links(&[]).delay(std::time::Duration::from_secs(3))),
+            ("/moved", Page::redirect(301, "/")),
+        ],
+    )
+    .await;
+    let (mut config, _dir) = config(&[site.url("/")]);
+    config.fetch.timeout = std::time::Duration::from_millis(500);
+    config.crawl.max_retries = 0;
+    let stats = crawl(config).await.stats();
+
+    let counts: Vec<(&str, u64)> =
+        ["status_2xx", "status_3xx", "status_4xx", "status_5xx", "no_response", "robots_blocked"]
+            .into_iter()
+            .map(|name| (name, stats[name].as_u64().unwrap()))
+            .collect();
+    assert_eq!(
+        counts,
+        [
+            ("status_2xx", 1),
+            ("status_3xx", 1),
+            ("status_4xx", 1),
+            ("status_5xx", 0),
+            ("no_response", 1),
+            ("robots_blocked", 1)
+        ]
+    );
+    assert_eq!(stats["pages"], 5);
+    assert!(stats.get("errors").is_none(), "{stats}");
 }

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use crate::support::site::gaps;
-use crate::support::{Page, Site, config, crawl};
+use crate::support::{Output, Page, Site, config, crawl};
 
 const ROBOTS: &str = "\
 User-agent: *
@@ -186,11 +186,13 @@ async fn an_unavailable_robots_txt_holds_the_host_and_is_asked_again() {
     assert_eq!(site.paths(), ["/robots.txt", "/robots.txt", "/robots.txt", "/", "/a"]);
     assert_eq!(out.page(&site.url("/"))["attempts"], 3);
 
-    // A robots.txt that stays down: the URL is recorded with the reason, and never requested.
+    // A robots.txt that stays down: the URL is recorded with the reason, and never requested; with
+    // no seed fetched, the crawl failed.
     let down = Site::start("127.0.0.2", [("/", Page::links(&[])), ("/robots.txt", Page::status(500))]).await;
     let (mut config, _dir) = crate::support::config(&[down.url("/")]);
     config.crawl.max_retries = 1;
-    let out = crawl(config).await;
+    let (summary, out) = crate::support::crawl_to_the_end(config).await;
+    assert_eq!(summary.ending, crawld::Ending::Failed);
     let page = out.page(&down.url("/"));
     assert_eq!((page["status"].as_u64(), page["error"].as_str()), (None, Some("robots.txt unavailable: 500")));
     assert_eq!(down.paths(), ["/robots.txt", "/robots.txt"]);
@@ -239,4 +241,78 @@ async fn a_host_that_stays_unreachable_is_held_and_its_other_urls_recorded_witho
     let held = "host unreachable, not requested (robots.txt unavailable: 503)";
     assert_eq!(errors.iter().filter(|e| **e == held).count(), 19, "{errors:#?}");
     assert_eq!(out.stats()["host_down_skipped"], 19);
+}
+
+/// Issue 10: a host stayed at one request at a time until its whole first page had finished, not
+/// just until its robots.txt was known, so a slow first page held back the rest of the host.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hosts_second_request_starts_while_its_slow_first_page_is_still_loading() {
+    let site = Site::start(
+        "127.0.0.1",
+        [("/slow", Page::links(&[]).delay(Duration::from_millis(1500))), ("/next", Page::links(&[]))],
+    )
+    .await;
+    let (mut config, _dir) = config(&[site.url("/slow"), site.url("/next")]);
+    config.politeness.per_host_concurrency = 2.try_into().unwrap();
+    let out = crawl(config).await;
+
+    let hits = site.hits();
+    assert_eq!(hits[0].path, "/robots.txt");
+    let slow = hits.iter().find(|h| h.path == "/slow").unwrap();
+    let next = hits.iter().find(|h| h.path == "/next").unwrap();
+    assert!(next.started < slow.finished, "/next waited for /slow: {hits:#?}");
+    assert!(next.started >= hits[0].finished, "nothing before robots.txt was known");
+    assert_eq!(out.lines.len(), 2);
+}
+
+/// Run a crawl, and cancel it (as Ctrl-C does) once `ready` says so. Bounded, so that a crawl that
+/// waits out its grace period (an hour here) fails the test instead of hanging it.
+async fn crawl_until(config: crawld::Config, ready: impl Fn() -> bool) -> (crawld::CrawlSummary, Output) {
+    let out = config.out.clone();
+    let cancel = tokio_util::sync::CancellationToken::new();
+    let crawl = tokio::spawn(crawld::run(config, cancel.clone()));
+    let bound = tokio::time::Instant::now() + Duration::from_secs(30);
+    while !ready() {
+        assert!(tokio::time::Instant::now() < bound, "the crawl got to the point of the test");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    cancel.cancel();
+    let summary = tokio::time::timeout_at(bound, crawl).await.expect("stopped without the grace period");
+    (summary.unwrap().unwrap(), Output::read(&out))
+}
+
+/// Issue 10: a URL only waiting out its politeness delay is not in flight, and Ctrl-C does not wait
+/// the grace period for it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stop_does_not_wait_for_urls_that_are_only_waiting_out_a_delay() {
+    let site = Site::start("127.0.0.1", [("/", Page::links(&[]))]).await;
+    let (mut config, _dir) = config(&[site.url("/")]);
+    config.politeness.delay = Duration::from_secs(3600);
+    config.output.shutdown_grace = Duration::from_secs(3600);
+    let (summary, out) = crawl_until(config, || site.count("/robots.txt") == 1).await;
+
+    assert_eq!(summary.ending, crawld::Ending::Stopped);
+    assert_eq!(site.count("/"), 0, "the seed was still waiting out the delay after robots.txt");
+    assert!(out.lines.is_empty());
+    let stats = out.stats();
+    assert_eq!((stats["state"].as_str(), stats["queued"].as_u64()), (Some("stopped"), Some(1)), "{stats}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fetch_cut_short_by_the_grace_period_is_recorded_as_abandoned() {
+    let site = Site::start(
+        "127.0.0.1",
+        [("/", Page::links(&["/slow"])), ("/slow", Page::links(&[]).delay(Duration::from_secs(30)))],
+    )
+    .await;
+    let (mut config, _dir) = config(&[site.url("/")]);
+    config.output.shutdown_grace = Duration::from_millis(200);
+    let (summary, out) = crawl_until(config, || site.started("/slow")).await;
+
+    assert_eq!(summary.ending, crawld::Ending::Stopped);
+    let slow = out.page(&site.url("/slow"));
+    assert_eq!(slow["status"], serde_json::Value::Null);
+    assert!(slow["error"].as_str().unwrap().starts_with("abandoned"), "{slow}");
+    let stats = out.stats();
+    assert_eq!((stats["abandoned"].as_u64(), stats["pages"].as_u64()), (Some(1), Some(2)), "{stats}");
 }

@@ -68,9 +68,45 @@ async fn traps_are_stopped_by_the_default_guards_and_limits() {
     // max_url_length = 2048: the 3000-byte URL is never requested.
     assert!(site.paths().iter().all(|p| p.len() < 2048));
 
-    // max_pages stops the crawl however much is left.
+    // max_pages stops the crawl however much is left, and says so.
     let (mut limited, _dir2) = crate::support::config(&[site.url("/")]);
     limited.crawl.max_pages = Some(5.try_into().unwrap());
-    let out = crawl(limited).await;
+    let (summary, out) = crate::support::crawl_to_the_end(limited).await;
     assert_eq!(out.lines.len(), 5);
+    assert_eq!(summary.ending, crawld::Ending::Limit);
+    let stats = out.stats();
+    assert_eq!(stats["state"], "limit");
+    assert!(stats["queued"].as_u64().unwrap() > 0, "{stats}");
+}
+
+/// Issue 10: a seed answering 302 to another host (example.org -> www.example.org) ended the crawl
+/// after one page, with exit 0 and nothing said.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_seed_that_redirects_to_another_host_brings_that_host_into_scope() {
+    let other = Site::start("127.0.0.4", [("/", Page::links(&[])), ("/x", Page::links(&[]))]).await;
+    let www =
+        Site::start("127.0.0.3", [("/a", Page::links(&[])), ("/hop", Page::redirect(302, &other.url("/x")))]).await;
+    www.route("/", Page::links(&["/a", "/hop", &other.url("/")]));
+    let apex = Site::start("127.0.0.2", [("/", Page::redirect(302, &www.url("/")))]).await;
+
+    let (config_default, _d1) = config(&[apex.url("/")]);
+    let out = crawl(config_default).await;
+    let home = out.page(&www.url("/"));
+    assert_eq!((home["status"].as_u64(), home["depth"].as_u64()), (Some(200), Some(1)));
+    assert_eq!(out.page(&www.url("/a"))["status"], 200);
+    // Only a seed's redirects widen the scope: a link, or a redirect of a linked page, does not.
+    assert_eq!(out.page(&www.url("/hop"))["redirect"], other.url("/x"));
+    assert_eq!(other.hits().len(), 0);
+    let stats = out.stats();
+    assert_eq!(stats["out_of_scope"]["host"], 2, "{stats}");
+
+    // Turned off, the target is out of scope, counted as such, and nothing of www is fetched.
+    let fetched_before = www.hits().len();
+    let (mut config, _d2) = config(&[apex.url("/")]);
+    config.scope.seed_redirects_join_scope = false;
+    let out = crawl(config).await;
+    assert_eq!(out.urls(), [apex.url("/")]);
+    assert_eq!(www.hits().len(), fetched_before);
+    let stats = out.stats();
+    assert_eq!((stats["out_of_scope"]["host"].as_u64(), stats["status_2xx"].as_u64()), (Some(1), Some(0)));
 }

@@ -5,6 +5,7 @@
 //! http(s) URLs, regexes), so the TOML parser reports the exact place of any bad value. The few rules
 //! that span several keys are checked afterwards by [`Config::validate`].
 
+use std::collections::HashMap;
 use std::fmt;
 use std::num::{NonZeroU64, NonZeroUsize};
 use std::path::{Path, PathBuf};
@@ -29,6 +30,16 @@ pub struct Config {
     pub fetch: FetchSection,
     pub scope: ScopeSection,
     pub output: OutputSection,
+    /// Where the config was read from (set by [`Config::parse`]), for errors found after reading.
+    #[serde(skip)]
+    pub origin: Option<Origin>,
+}
+
+/// The config file and the place of each key in it (`crawl.max_pages` -> line, column).
+#[derive(Debug, Clone, Default)]
+pub struct Origin {
+    path: PathBuf,
+    keys: HashMap<String, (usize, usize)>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -92,6 +103,9 @@ pub struct ScopeSection {
     pub max_url_length: usize,
     pub max_repeated_segments: usize,
     pub max_links_per_page: usize,
+    /// A seed's redirect target (through a chain of redirects) is crawled as a seed of its own site:
+    /// its host joins the scope.
+    pub seed_redirects_join_scope: bool,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -126,6 +140,7 @@ impl Default for Config {
             fetch: FetchSection::default(),
             scope: ScopeSection::default(),
             output: OutputSection::default(),
+            origin: None,
         }
     }
 }
@@ -176,7 +191,8 @@ impl Default for ScopeSection {
             exclude: Vec::new(),
             max_url_length: 2048,
             max_repeated_segments: 3,
-            max_links_per_page: 1000,
+            max_links_per_page: 100_000,
+            seed_redirects_join_scope: true,
         }
     }
 }
@@ -207,19 +223,39 @@ impl Config {
 
     /// Parse TOML text; `origin` names the file in error messages.
     pub fn parse(text: &str, origin: &Path) -> anyhow::Result<Config> {
-        toml::from_str(text).map_err(|e| anyhow::anyhow!(describe_toml_error(&e, text, origin)))
+        let mut config: Config =
+            toml::from_str(text).map_err(|e| anyhow::anyhow!(describe_toml_error(&e, text, origin)))?;
+        let mut keys = HashMap::new();
+        if let Ok(document) = toml::de::DeTable::parse(text) {
+            key_places(document.get_ref(), "", text, &mut keys);
+        }
+        config.origin = Some(Origin { path: origin.to_owned(), keys });
+        Ok(config)
     }
 
-    /// The rules that span several keys; run after command-line overrides are applied.
+    /// The rules that span several keys; run after command-line overrides are applied. Errors name the
+    /// place in the config file of the key they are about, as parse errors do.
     pub fn validate(&self) -> anyhow::Result<()> {
         if self.seeds.is_empty() {
-            bail!("no seeds: set `seeds` or `seeds_file` in the config file, or pass --seed URL");
+            bail!(
+                "{}no seeds: set `seeds` or `seeds_file` in the config file, or pass --seed URL",
+                self.place("seeds")
+            );
         }
         if self.fetch.user_agent.trim().is_empty() || !self.fetch.user_agent.is_ascii() {
-            bail!("fetch.user_agent must be non-empty ASCII text");
+            bail!("{}fetch.user_agent must be non-empty ASCII text", self.place("fetch.user_agent"));
         }
         if self.crawl.retry_backoff > self.crawl.max_retry_backoff {
-            bail!("crawl.retry_backoff is larger than crawl.max_retry_backoff");
+            let key = ["crawl.retry_backoff", "crawl.max_retry_backoff"]
+                .into_iter()
+                .find(|key| self.origin.as_ref().is_some_and(|o| o.keys.contains_key(*key)))
+                .unwrap_or("crawl.retry_backoff");
+            bail!(
+                "{}crawl.retry_backoff ({}) is larger than crawl.max_retry_backoff ({})",
+                self.place(key),
+                humantime::format_duration(self.crawl.retry_backoff),
+                humantime::format_duration(self.crawl.max_retry_backoff)
+            );
         }
         for (key, value) in [
             ("fetch.timeout", self.fetch.timeout),
@@ -227,25 +263,68 @@ impl Config {
             ("output.progress_interval", self.output.progress_interval),
         ] {
             if value.is_zero() {
-                bail!("{key} must be longer than zero");
+                bail!("{}{key} must be longer than zero", self.place(key));
             }
         }
         Ok(())
     }
+
+    /// `file:line:column: ` of a key set in the config file, `file: ` of one left at its default, and
+    /// nothing for a config that was not read from a file.
+    fn place(&self, key: &str) -> String {
+        let Some(origin) = &self.origin else { return String::new() };
+        match origin.keys.get(key) {
+            Some((line, column)) => format!("{}:{line}:{column}: ", origin.path.display()),
+            None => format!("{}: ", origin.path.display()),
+        }
+    }
+}
+
+/// Record `section.key` -> (line, column) for every key of a parsed document.
+fn key_places(table: &toml::de::DeTable<'_>, prefix: &str, text: &str, out: &mut HashMap<String, (usize, usize)>) {
+    for (key, value) in table {
+        let name = format!("{prefix}{}", key.get_ref());
+        out.insert(name.clone(), line_column(text, key.span().start));
+        if let toml::de::DeValue::Table(inner) = value.get_ref() {
+            key_places(inner, &format!("{name}."), text, out);
+        }
+    }
+}
+
+/// 1-based line and column (in characters) of a byte offset.
+fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..floor_char_boundary(text, offset)];
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    (before.matches('\n').count() + 1, before[line_start..].chars().count() + 1)
+}
+
+fn floor_char_boundary(text: &str, offset: usize) -> usize {
+    let mut at = offset.min(text.len());
+    while !text.is_char_boundary(at) {
+        at -= 1;
+    }
+    at
 }
 
 fn read_seeds_file(path: &Path) -> anyhow::Result<Vec<HttpUrl>> {
     let text = std::fs::read_to_string(path).with_context(|| format!("cannot read seeds file {}", path.display()))?;
     let mut seeds = Vec::new();
-    for (index, line) in text.lines().enumerate() {
-        let line = line.trim();
-        if line.is_empty() || line.starts_with('#') {
+    let mut bad = Vec::new();
+    for (index, line) in text.trim_start_matches('\u{feff}').lines().enumerate() {
+        // A URL holds no whitespace, so its end is the first whitespace: the rest is a label or comment.
+        let Some(field) = line.split_whitespace().next().filter(|f| !f.starts_with('#')) else {
             continue;
+        };
+        match HttpUrl::parse(field) {
+            Ok(seed) => seeds.push(seed),
+            Err(e) => bad.push(format!("{}:{}: {e}", path.display(), index + 1)),
         }
-        let seed = HttpUrl::parse(line).map_err(|e| anyhow::anyhow!("{}:{}: {e}", path.display(), index + 1))?;
-        seeds.push(seed);
     }
-    Ok(seeds)
+    match bad.len() {
+        0 => Ok(seeds),
+        1 => bail!("{}", bad[0]),
+        n => bail!("{n} bad lines in the seeds file:\n{}", bad.join("\n")),
+    }
 }
 
 /// `file:line:column: key: message`, from the TOML parser's span.
@@ -254,18 +333,102 @@ fn describe_toml_error(error: &toml::de::Error, text: &str, origin: &Path) -> St
     let Some(span) = error.span() else {
         return format!("{}: {message}", origin.display());
     };
-    let before = &text[..span.start.min(text.len())];
-    let line = before.matches('\n').count() + 1;
-    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-    let column = before[line_start..].chars().count() + 1;
-    let line_text = text[line_start..].lines().next().unwrap_or("");
-    let key = line_text.split_once('=').map(|(key, _)| key.trim()).filter(|k| !k.is_empty() && !k.starts_with('['));
-    match key {
+    let (line, column) = line_column(text, span.start);
+    // An array or inline table left open is reported where the parser gave up, often lines later (at
+    // the next table header): point at where it was opened instead.
+    if let Some(&opened) = open_at(text, span.start).last() {
+        let (open_line, open_column) = line_column(text, opened);
+        // Still open at the end of the text: an error inside a well-closed array is not about it.
+        if open_line < line && open_at(text, text.len()).contains(&opened) {
+            let what = match text.as_bytes()[opened] {
+                b'[' => "array",
+                b'{' => "inline table",
+                _ => "multi-line string",
+            };
+            let key = key_of_line(text, opened).map(|k| format!("`{k}`: ")).unwrap_or_default();
+            return format!(
+                "{}:{open_line}:{open_column}: {key}this {what} is not closed (the parser stopped at \
+                 {line}:{column}: {message})",
+                origin.display()
+            );
+        }
+    }
+    match key_of_line(text, span.start) {
         Some(key) if !message.contains(&format!("`{key}`")) => {
             format!("{}:{line}:{column}: `{key}`: {message}", origin.display())
         }
         _ => format!("{}:{line}:{column}: {message}", origin.display()),
     }
+}
+
+/// The key of a `key = value` line holding byte `offset`.
+fn key_of_line(text: &str, offset: usize) -> Option<&str> {
+    let before = &text[..floor_char_boundary(text, offset)];
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let line_text = text[line_start..].lines().next().unwrap_or("");
+    line_text.split_once('=').map(|(key, _)| key.trim()).filter(|k| !k.is_empty() && !k.starts_with('['))
+}
+
+/// Where the arrays, inline tables and multi-line string still open at byte `end` were opened,
+/// innermost last. A light scan that knows TOML's strings, comments and table headers, nothing more.
+fn open_at(text: &str, end: usize) -> Vec<usize> {
+    let bytes = &text.as_bytes()[..end.min(text.len())];
+    let mut open = Vec::new();
+    let mut at_line_start = true;
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        match b {
+            b'\n' => at_line_start = true,
+            b' ' | b'\t' | b'\r' => {}
+            b'#' => i = skip_line(bytes, i),
+            // A table header ([a] or [[a]]) opens nothing that outlives its line.
+            b'[' if at_line_start && open.is_empty() => i = skip_line(bytes, i),
+            b'"' | b'\'' => {
+                let start = i;
+                i = skip_string(bytes, i);
+                if i >= bytes.len() && bytes[start..].starts_with(&[b; 3]) {
+                    open.push(start);
+                    return open;
+                }
+            }
+            b'[' | b'{' => open.push(i),
+            b']' | b'}' => {
+                open.pop();
+            }
+            _ => {}
+        }
+        if !matches!(b, b'\n' | b' ' | b'\t' | b'\r') {
+            at_line_start = false;
+        }
+        i += 1;
+    }
+    open
+}
+
+/// The index of the last byte before the newline ending the line at `i` (or of the last byte).
+fn skip_line(bytes: &[u8], i: usize) -> usize {
+    bytes[i..].iter().position(|&b| b == b'\n').map_or(bytes.len(), |n| i + n) - 1
+}
+
+/// The index of the last byte of the string opening at `i` (or of the input, when it never closes).
+fn skip_string(bytes: &[u8], i: usize) -> usize {
+    let quote = bytes[i];
+    let basic = quote == b'"';
+    let triple = bytes[i..].starts_with(&[quote; 3]);
+    let mut j = i + if triple { 3 } else { 1 };
+    while j < bytes.len() {
+        match bytes[j] {
+            b'\\' if basic => j += 1,
+            b'\n' if !triple => return j - 1,
+            b if b == quote && (!triple || bytes[j..].starts_with(&[quote; 3])) => {
+                return if triple { j + 2 } else { j };
+            }
+            _ => {}
+        }
+        j += 1;
+    }
+    bytes.len()
 }
 
 /// An absolute http or https URL.
@@ -357,10 +520,29 @@ mod tests {
             ("seeds = [\"ftp://a/\"]\n", "crawld.toml:1:9: `seeds`: `ftp://a/` is not an http(s) URL"),
             ("[scope]\nexclude = [\"(\"]\n", "crawld.toml:2:11: `exclude`: bad regex"),
             ("[crawl\n", "crawld.toml:1:7:"),
+            // An array left open is reported where it opened, not at the table header that ends it.
+            (
+                "seeds = [\"http://a/\"\n\n[crawl]\nconcurrency = 4\n",
+                "crawld.toml:1:9: `seeds`: this array is not closed (the parser stopped at 3:1:",
+            ),
+            (
+                "# a [comment]\nseeds = [\n  \"http://a/\", # first\n  \"http://b/[x]\"\n\n[crawl]\nconcurrency = 4\n",
+                "crawld.toml:2:9: `seeds`: this array is not closed",
+            ),
+            ("[scope]\ninclude = ['a[', \"b\"\nexclude = []\n", "crawld.toml:2:11: `include`: this array is not"),
+            ("seeds = [\"http://a/\"]\nout = \"x\n[crawl]\n", "crawld.toml:2:9: `out`:"),
+            ("out = \"\"\"x\n\n[crawl]\n", "crawld.toml:1:7: `out`: this multi-line string is not closed"),
+            // An error inside an array that is closed is about the value, not an unclosed array.
+            ("seeds = [\n  \"http://a/\",\n  \"ftp://b/\",\n]\n", "crawld.toml:1:9: `seeds`: `ftp://b/` is not"),
+            ("out = \"\"\"x\n\\q\"\"\"\n", "crawld.toml:2:2: missing escaped value"),
         ];
         for (text, expected) in cases {
             let message = error_of(text);
             assert!(message.starts_with(expected), "for {text:?}: got {message:?}, expected {expected:?}…");
+        }
+        // Broken input of any shape gives an error, never a panic.
+        for text in ["[", "a = [", "a = \"\\", "a = [\"\\\n", "\u{feff}[x", "a = [{", "é = [\n[b]", "#[\n["] {
+            let _ = error_of(text);
         }
     }
 
@@ -373,17 +555,66 @@ mod tests {
         let seeds: Vec<String> = config.seeds.iter().map(|s| s.to_string()).collect();
         assert_eq!(seeds, ["http://a.test/", "http://b.test/x"]);
 
-        std::fs::write(dir.path().join("seeds.txt"), "http://a.test/\nnot a url\n").unwrap();
+        std::fs::write(dir.path().join("seeds.txt"), "http://a.test/\nnot-a-url\n").unwrap();
         let error = format!("{:#}", Config::load(&dir.path().join("c.toml")).unwrap_err());
-        assert!(error.contains("seeds.txt:2: `not a url` is not a valid URL"), "{error}");
+        assert!(error.contains("seeds.txt:2: `not-a-url` is not a valid URL"), "{error}");
+    }
+
+    /// Regression (issue 10): a `#` comment after a URL and a tab-separated label were taken into the
+    /// URL, and only the first bad line was reported.
+    #[test]
+    fn seeds_file_comments_and_labels_are_left_out_and_every_bad_line_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let seeds = "\u{feff}# crawl list\n\
+                     http://a.test/  # the home page\n\
+                     http://b.test/docs\tDocs site\n\
+                     \t  http://c.test/#top\n\
+                     \x20  # an indented comment\n\
+                     http://d.test/#frag # a fragment is not a comment\n";
+        std::fs::write(dir.path().join("seeds.txt"), seeds).unwrap();
+        std::fs::write(dir.path().join("c.toml"), "seeds_file = \"seeds.txt\"\n").unwrap();
+        let config = Config::load(&dir.path().join("c.toml")).unwrap();
+        let seeds: Vec<String> = config.seeds.iter().map(|s| s.to_string()).collect();
+        assert_eq!(seeds, ["http://a.test/", "http://b.test/docs", "http://c.test/#top", "http://d.test/#frag"]);
+
+        let seeds = "http://ok.test/\nexample.org\nhttp://ok.test/2\nftp://x.test/ # old\nmailto:a@b.test\n";
+        std::fs::write(dir.path().join("seeds.txt"), seeds).unwrap();
+        let error = format!("{:#}", Config::load(&dir.path().join("c.toml")).unwrap_err());
+        assert!(error.starts_with("3 bad lines in the seeds file:\n"), "{error}");
+        for line in ["seeds.txt:2: `example.org`", "seeds.txt:4: `ftp://x.test/`", "seeds.txt:5: `mailto:a@b.test`"] {
+            assert!(error.contains(line), "{line} in {error}");
+        }
     }
 
     #[test]
-    fn zero_intervals_are_refused() {
-        let config =
-            Config::parse("seeds = [\"http://a/\"]\n[output]\nprogress_interval = \"0s\"\n", Path::new("x.toml"));
-        let error = format!("{:#}", config.unwrap().validate().unwrap_err());
-        assert_eq!(error, "output.progress_interval must be longer than zero");
+    fn errors_between_keys_name_the_file_and_line_too() {
+        let error_of = |text: &str| {
+            let config = Config::parse(text, Path::new("x.toml")).unwrap();
+            format!("{:#}", config.validate().unwrap_err())
+        };
+        let seeds = "seeds = [\"http://a/\"]\n";
+        assert_eq!(
+            error_of(&format!("{seeds}[output]\nprogress_interval = \"0s\"\n")),
+            "x.toml:3:1: output.progress_interval must be longer than zero"
+        );
+        assert_eq!(
+            error_of(&format!("{seeds}[crawl]\nmax_retry_backoff = \"1s\"\nretry_backoff = \"2s\"\n")),
+            "x.toml:4:1: crawl.retry_backoff (2s) is larger than crawl.max_retry_backoff (1s)"
+        );
+        assert_eq!(
+            error_of(&format!("{seeds}[crawl]\n  max_retry_backoff = \"500ms\"\n")),
+            "x.toml:3:3: crawl.retry_backoff (1s) is larger than crawl.max_retry_backoff (500ms)"
+        );
+        assert_eq!(
+            error_of("fetch.user_agent = \"\"\nseeds = []\n"),
+            "x.toml:2:1: no seeds: set `seeds` or `seeds_file` in the config file, or pass --seed URL"
+        );
+        let error = error_of(&format!("{seeds}fetch.user_agent = \" \"\n"));
+        assert!(error.starts_with("x.toml:2:7: fetch.user_agent"), "{error}");
+        // Built in code, not read from a file: no place to name.
+        let mut config = Config { seeds: vec![HttpUrl::parse("http://a/").unwrap()], ..Config::default() };
+        config.fetch.timeout = Duration::ZERO;
+        assert_eq!(format!("{:#}", config.validate().unwrap_err()), "fetch.timeout must be longer than zero");
     }
 
     #[test]

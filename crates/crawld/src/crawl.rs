@@ -11,14 +11,14 @@
 //! Fetching, robots.txt checks, HTML parsing and link filtering all run inside the fetch tasks
 //! ([`crate::task`]), so this loop only does bookkeeping.
 
-use std::collections::HashMap;
-use std::sync::Arc;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
 use anyhow::Context;
 use crawld_extract::{Scope, ScopeRules, fingerprint};
 use crawld_fetch::{FetchConfig, FetchPool, Fetcher, Retry};
-use crawld_frontier::{Candidate, Frontier, FrontierConfig, HostId, Lease, Next};
+use crawld_frontier::{Added, Candidate, Frontier, FrontierConfig, HostId, Lease, Next};
 use crawld_sink::{PageRecord, Sink, SinkOptions};
 use rand::Rng;
 use tokio::time::Instant;
@@ -27,15 +27,41 @@ use tracing::{debug, info, warn};
 
 use crate::config::Config;
 use crate::stats::Stats;
-use crate::task::{self, Finished, Outcome, TaskContext};
+use crate::task::{self, End, Finished, Outcome, TaskContext};
 
-/// How a crawl ended.
+/// Each guard that can drop something: its name in pages.jsonl and stats.json, the key that sets it,
+/// and what it did.
+const GUARDS: [(&str, &str, &str); 5] = [
+    ("links_over_cap", "scope.max_links_per_page", "links past the cap were not followed"),
+    ("url_too_long", "scope.max_url_length", "URLs too long to follow were dropped"),
+    ("repeated_segments", "scope.max_repeated_segments", "URLs with repeated path segments were dropped"),
+    ("redirect_over_limit", "crawl.max_redirects", "a redirect was not followed: too many hops in a row"),
+    ("truncated", "fetch.max_body_bytes", "a body was cut at the size cap"),
+];
+
+/// How a crawl ended: stats.json's `state`, and (in `crawld run`) the exit status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Ending {
-    /// The frontier ran dry (or `max_pages` was reached) and nothing was in flight.
+    /// Nothing left: the frontier ran dry and nothing was in flight.
     Complete,
+    /// `crawl.max_pages` was reached with URLs left over (`stats.queued` of them queued).
+    Limit,
     /// Stopped by a signal (or the caller's token) before the frontier was empty.
     Stopped,
+    /// Ran out of work without any seed answering: nothing of the crawl could be fetched.
+    Failed,
+}
+
+impl Ending {
+    /// The name stats.json's `state` and the summary give it.
+    pub fn state(self) -> &'static str {
+        match self {
+            Ending::Complete => "complete",
+            Ending::Limit => "limit",
+            Ending::Stopped => "stopped",
+            Ending::Failed => "failed",
+        }
+    }
 }
 
 /// What a finished crawl reports.
@@ -44,6 +70,8 @@ pub struct CrawlSummary {
     pub ending: Ending,
     pub stats: Stats,
     pub elapsed: Duration,
+    /// Why the crawl failed, when it did: each seed with what happened to it.
+    pub failure: Option<String>,
 }
 
 /// Run a crawl until the frontier is empty, a limit is hit, or `cancel` fires.
@@ -68,6 +96,9 @@ pub async fn run(config: Config, cancel: CancellationToken) -> anyhow::Result<Cr
     };
     let sink = Sink::create(&config.out, &manifest, sink_options)
         .with_context(|| format!("cannot open output directory {}", config.out.display()))?;
+    // Only now: a crawl that could not claim its output directory never started.
+    let out = std::path::absolute(&config.out).unwrap_or_else(|_| config.out.clone());
+    info!(seeds = config.seeds.len(), out = %out.display(), "crawl starting");
     let fetcher = Fetcher::new(FetchConfig {
         user_agent: config.fetch.user_agent.clone(),
         connect_timeout: config.fetch.connect_timeout,
@@ -86,15 +117,24 @@ pub async fn run(config: Config, cancel: CancellationToken) -> anyhow::Result<Cr
     });
     let ctx = Arc::new(TaskContext {
         fetcher,
-        scope: scope_of(&config),
+        scope: RwLock::new(scope_of(&config)),
+        seed_redirects_join_scope: config.scope.seed_redirects_join_scope,
         seen: frontier.seen_set(),
         max_links: config.scope.max_links_per_page,
         max_depth: config.crawl.max_depth,
-        delay: config.politeness.delay,
+        max_redirects: config.crawl.max_redirects,
         warc: config.output.warc,
     });
+    let mut duplicate_seeds = 0;
     for seed in &config.seeds {
-        frontier.add(Candidate::seed(seed.0.clone(), fingerprint(&seed.0)));
+        let added = frontier.add(Candidate::seed(seed.0.clone(), fingerprint(&seed.0)));
+        duplicate_seeds += u64::from(added == Added::Known);
+    }
+    if duplicate_seeds > 0 {
+        info!(
+            seeds = config.seeds.len() as u64 - duplicate_seeds,
+            duplicate_seeds, "{duplicate_seeds} duplicate seeds merged (the same URL once normalized)"
+        );
     }
 
     let mut crawl = Crawl {
@@ -105,16 +145,25 @@ pub async fn run(config: Config, cancel: CancellationToken) -> anyhow::Result<Cr
         ctx,
         stats: Stats::default(),
         down: HashMap::new(),
+        hinted: false,
+        in_flight: HashMap::new(),
+        warned: HashSet::new(),
+        seeds: SeedReport::default(),
     };
     let ending = crawl.run(&cancel).await;
-    let Crawl { sink, mut stats, frontier, .. } = crawl;
+    let Crawl { sink, mut stats, frontier, seeds, .. } = crawl;
     stats.absorb_frontier(frontier.stats());
     stats.elapsed_secs = started.elapsed().as_secs_f64();
-    let state = match &ending {
-        Ok(Ending::Complete) => "complete",
-        Ok(Ending::Stopped) => "stopped",
-        Err(_) => "failed",
-    };
+    let mut failure = None;
+    let ending = ending.map(|ending| match ending {
+        Ending::Complete | Ending::Limit if seeds.answered == 0 => {
+            failure = Some(format!("no seed could be fetched: {}", seeds.failures.join("; ")));
+            Ending::Failed
+        }
+        Ending::Complete if frontier.cut_by_max_pages() => Ending::Limit,
+        ending => ending,
+    });
+    let state = ending.as_ref().map_or("failed", |e| e.state());
     // Whatever happened, flush and sync what was recorded before reporting.
     let finished = async {
         sink.write_stats(stats.to_json(state)).await?;
@@ -123,7 +172,16 @@ pub async fn run(config: Config, cancel: CancellationToken) -> anyhow::Result<Cr
     .await;
     let ending = ending?;
     finished.context("cannot finish writing the output directory")?;
-    Ok(CrawlSummary { ending, stats, elapsed: started.elapsed() })
+    Ok(CrawlSummary { ending, stats, elapsed: started.elapsed(), failure })
+}
+
+/// Whether any seed answered, and what happened to those that did not.
+#[derive(Debug, Default)]
+struct SeedReport {
+    /// Seeds that got an HTTP response (of any status).
+    answered: u64,
+    /// `url: error` of the first few seeds that got none.
+    failures: Vec<String>,
 }
 
 /// The scope of a crawl: the configured hosts and domains, or the seeds' hosts when none are given.
@@ -152,6 +210,13 @@ struct Crawl<'a> {
     stats: Stats,
     /// Hosts held as unreachable: until when, and why.
     down: HashMap<HostId, (Instant, String)>,
+    /// The per-host concurrency hint was given.
+    hinted: bool,
+    /// Leases handed to the pool and not finished yet, by fingerprint: what a shutdown may abandon.
+    in_flight: HashMap<u128, Lease>,
+    /// (host, guard) pairs already warned about: a guard's drops are logged once per host.
+    warned: HashSet<(HostId, &'static str)>,
+    seeds: SeedReport,
 }
 
 impl Crawl<'_> {
@@ -172,6 +237,14 @@ impl Crawl<'_> {
                         "stopping: letting in-flight fetches finish");
                     for finished in self.pool.drain(self.config.output.shutdown_grace).await {
                         self.finish(finished, true).await?;
+                    }
+                    // What the grace period cut short gets a line that says so.
+                    let abandoned: Vec<Lease> = self.in_flight.drain().map(|(_, lease)| lease).collect();
+                    if !abandoned.is_empty() {
+                        warn!(count = abandoned.len(), "fetches abandoned at the end of the grace period");
+                    }
+                    for lease in abandoned {
+                        self.finish(task::abandoned(lease), true).await?;
                     }
                     return Ok(Ending::Stopped);
                 }
@@ -194,13 +267,20 @@ impl Crawl<'_> {
     fn fill(&mut self) -> Option<Instant> {
         while self.pool.has_room() {
             match self.frontier.next(Instant::now().into_std()) {
-                Next::Ready(lease) => match self.down_reason(lease.host) {
-                    Some(reason) => self.pool.spawn(std::future::ready(task::host_down(lease, reason))),
-                    None => {
-                        debug!(url = %lease.url, depth = lease.depth, "fetch");
-                        self.pool.spawn(task::run(self.ctx.clone(), lease));
+                Next::Ready(lease) => {
+                    self.in_flight.insert(lease.fingerprint, lease.clone());
+                    match self.down_reason(lease.host) {
+                        Some(reason) => self.pool.spawn(std::future::ready(task::host_down(lease, reason))),
+                        None => {
+                            if lease.first_of_host && !self.ctx.fetcher.config().respect_robots {
+                                // No robots.txt to wait for: the host opens up at once.
+                                self.frontier.set_host_delay(lease.host, None);
+                            }
+                            debug!(url = %lease.url, depth = lease.depth, "fetch");
+                            self.pool.spawn(task::run(self.ctx.clone(), lease));
+                        }
                     }
-                },
+                }
                 Next::Wait(at) => return Some(at.into()),
                 Next::Busy | Next::Done => return None,
             }
@@ -220,12 +300,21 @@ impl Crawl<'_> {
 
     /// Hand a finished fetch to the sink and its links to the frontier; or queue it again for a retry.
     async fn finish(&mut self, finished: Finished, stopping: bool) -> anyhow::Result<()> {
-        let Finished { lease, outcome, robots_txt, archive } = finished;
+        let Finished { lease, end, robots_txt, archive } = finished;
+        self.in_flight.remove(&lease.fingerprint);
         let now = Instant::now().into_std();
         for pair in robots_txt {
             self.stats.robots_txt_archived += 1;
             self.sink.archive(pair).await.context("cannot write to the output directory")?;
         }
+        let outcome = match end {
+            End::RobotsTxtOnly { crawl_delay } => {
+                self.frontier.set_host_delay(lease.host, crawl_delay);
+                self.frontier.give_back(&lease, Some(now));
+                return Ok(());
+            }
+            End::Page(outcome) => *outcome,
+        };
         if let Some(crawl_delay) = outcome.robots_delay() {
             self.frontier.set_host_delay(lease.host, crawl_delay);
         }
@@ -248,10 +337,13 @@ impl Crawl<'_> {
             self.down.insert(lease.host, (Instant::now() + self.config.politeness.host_down_hold, reason));
         }
         let record = PageRecord { archive, ..task::page_record(&lease, &outcome) };
-        self.stats.count(&record);
-        self.stats.robots_blocked += u64::from(matches!(outcome, Outcome::Blocked { .. }));
-        self.stats.host_down_skipped += u64::from(matches!(outcome, Outcome::HostDown { .. }));
-        if let Outcome::Fetched { links, redirect, .. } = &outcome {
+        self.stats.count(&record, &outcome);
+        if lease.depth == 0 {
+            self.note_seed(&outcome, &record);
+        }
+        self.warn_of_guards(&lease, &record);
+        if let Outcome::Fetched { links, redirect, filtered, .. } = &outcome {
+            self.stats.count_filtered(filtered);
             let parent: Arc<str> = Arc::from(lease.url.as_str());
             for (url, fp) in links {
                 let added = self.frontier.add(Candidate {
@@ -263,8 +355,18 @@ impl Crawl<'_> {
                 });
                 self.stats.count_added(added);
             }
-            if let Some((target, fp)) = redirect {
-                self.follow_redirect(&lease, target, *fp, parent);
+            if let Some(redirect) = redirect {
+                if redirect.joins_scope {
+                    self.widen_scope(&lease, &redirect.url);
+                }
+                let added = self.frontier.add(Candidate {
+                    url: redirect.url.clone(),
+                    fingerprint: redirect.fingerprint,
+                    depth: lease.depth + 1,
+                    parent: Some(parent),
+                    redirects: lease.redirects + 1,
+                });
+                self.stats.count_added(added);
             }
         }
         if outcome.made_a_request() {
@@ -276,23 +378,73 @@ impl Crawl<'_> {
         Ok(())
     }
 
-    /// A redirect target is crawled one hop deeper than the page that redirected, like a link of it.
-    /// (Were redirects free, a page still in flight could redirect to a URL already leased one level
-    /// deeper, and the frontier could no longer promise shortest depths while levels overlap.)
-    fn follow_redirect(&mut self, lease: &Lease, target: &url::Url, fp: u128, parent: Arc<str>) {
-        if lease.redirects >= self.config.crawl.max_redirects {
-            debug!(url = %lease.url, to = %target, "redirect not followed: too many hops");
-            self.stats.redirects_dropped += 1;
+    /// A seed redirected to another host: that host is where the seed's site is, so it joins the scope
+    /// before the target is queued (its links are checked against the wider scope).
+    fn widen_scope(&self, lease: &Lease, target: &url::Url) {
+        let host = target.host_str().unwrap_or_default();
+        self.ctx.scope.write().unwrap_or_else(PoisonError::into_inner).admit_host(host);
+        info!(
+            from = %lease.url,
+            to = %target,
+            host,
+            "a seed redirects to another host: it joins the scope (scope.seed_redirects_join_scope)"
+        );
+    }
+
+    fn note_seed(&mut self, outcome: &Outcome, record: &PageRecord) {
+        const KEPT: usize = 5;
+        let answered = matches!(outcome, Outcome::Fetched { response, .. } if response.status.is_some());
+        if answered {
+            self.seeds.answered += 1;
+        } else if self.seeds.failures.len() < KEPT {
+            let error = record.error.as_deref().unwrap_or("no response");
+            self.seeds.failures.push(format!("{}: {error}", record.url));
+        }
+    }
+
+    /// Say once when `crawl.concurrency` cannot be reached because the hosts with work, each at most
+    /// `per_host_concurrency` at a time, cannot fill it: on a crawl of one host, the global limit
+    /// changes nothing and the per-host one sets the speed.
+    fn hint_at_per_host_limits(&mut self, queued: u64) {
+        let concurrency = self.config.crawl.concurrency.get() as u64;
+        let per_host = self.config.politeness.per_host_concurrency.get() as u64;
+        if self.hinted || queued == 0 || self.pool.len() as u64 >= concurrency {
             return;
         }
-        let added = self.frontier.add(Candidate {
-            url: target.clone(),
-            fingerprint: fp,
-            depth: lease.depth + 1,
-            parent: Some(parent),
-            redirects: lease.redirects + 1,
-        });
-        self.stats.count_added(added);
+        let hosts = self.frontier.busy_hosts();
+        if hosts.saturating_mul(per_host) >= concurrency {
+            return;
+        }
+        self.hinted = true;
+        info!(
+            concurrency,
+            hosts_with_work = hosts,
+            per_host_concurrency = per_host,
+            "crawl.concurrency cannot be reached: {hosts} host(s) with work, at most {per_host} fetches each \
+             (politeness.per_host_concurrency, and politeness.delay between them); raise those to go faster, \
+             if the sites allow it"
+        );
+    }
+
+    /// Warn the first time a guard drops something of a host; later drops are only counted (pages.jsonl
+    /// and stats.json), so that a site of a million pages does not log a million lines.
+    fn warn_of_guards(&mut self, lease: &Lease, record: &PageRecord) {
+        let d = &record.dropped;
+        let counts =
+            [d.links_over_cap, d.url_too_long, d.repeated_segments, d.redirect_over_limit, u32::from(record.truncated)];
+        for (&(reason, limit, what), count) in GUARDS.iter().zip(counts) {
+            if count == 0 || !self.warned.insert((lease.host, reason)) {
+                continue;
+            }
+            warn!(
+                host = self.frontier.host_name(lease.host),
+                url = %lease.url,
+                reason,
+                count,
+                limit,
+                "{what}; further cases on this host are counted in pages.jsonl and stats.json without a warning"
+            );
+        }
     }
 
     /// How long to wait before another attempt, when this outcome deserves one.
@@ -303,7 +455,9 @@ impl Crawl<'_> {
                 Retry::No => return None,
             },
             Outcome::RobotsUnavailable { .. } => None,
-            Outcome::Blocked { .. } | Outcome::Crashed { .. } | Outcome::HostDown { .. } => return None,
+            Outcome::Blocked { .. } | Outcome::Crashed { .. } | Outcome::HostDown { .. } | Outcome::Abandoned => {
+                return None;
+            }
         };
         if lease.retries >= self.config.crawl.max_retries {
             return None;
@@ -319,14 +473,24 @@ impl Crawl<'_> {
         let now = Instant::now();
         let f = self.frontier.stats();
         let rate = (self.stats.pages - pages_then) as f64 / now.duration_since(at).as_secs_f64().max(1e-3);
+        let s = &self.stats;
         info!(
-            pages = self.stats.pages,
-            in_flight = f.in_flight,
-            queued = f.queued,
+            pages = s.pages,
             pages_per_sec = format_args!("{rate:.1}"),
-            errors = self.stats.errors,
+            queued = f.queued,
+            in_flight = f.in_flight,
+            status_2xx = s.status_2xx,
+            status_3xx = s.status_3xx,
+            status_4xx = s.status_4xx,
+            status_5xx = s.status_5xx,
+            no_response = s.no_response,
+            robots_blocked = s.robots_blocked,
+            retries = s.retries,
+            out_of_scope = s.out_of_scope.total(),
+            dropped = s.dropped.total(),
             "progress"
         );
+        self.hint_at_per_host_limits(f.queued);
         let mut stats = self.stats.clone();
         stats.absorb_frontier(f);
         self.sink.write_stats(stats.to_json("running")).await.context("cannot write stats.json")?;

@@ -1,6 +1,6 @@
 //! The `crawld` command line.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -8,7 +8,7 @@ use clap::{Parser, Subcommand};
 use crawld::config::HttpUrl;
 use crawld::{Config, Ending, demo};
 use tokio_util::sync::CancellationToken;
-use tracing::info;
+use tracing::{error, info, warn};
 use tracing_subscriber::EnvFilter;
 
 /// crawld: a polite, durable, breadth-first web crawler.
@@ -40,7 +40,9 @@ enum Command {
         /// Stop after fetching this many URLs.
         #[arg(long, value_name = "N")]
         max_pages: Option<std::num::NonZeroU64>,
-        /// Fetches in flight across all hosts.
+        /// Fetches in flight across all hosts (crawl.concurrency). Each host also has its own limit,
+        /// politeness.per_host_concurrency (default 2), which alone sets the speed of a crawl of one
+        /// host: there, raising --concurrency changes nothing.
         #[arg(long, value_name = "N")]
         concurrency: Option<std::num::NonZeroUsize>,
     },
@@ -69,7 +71,7 @@ fn main() -> ExitCode {
         }
     };
     match runtime.block_on(run(cli.command)) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(e) => {
             eprintln!("crawld: error: {e:#}");
             ExitCode::FAILURE
@@ -77,7 +79,7 @@ fn main() -> ExitCode {
     }
 }
 
-async fn run(command: Command) -> anyhow::Result<()> {
+async fn run(command: Command) -> anyhow::Result<ExitCode> {
     let cancel = CancellationToken::new();
     crawld::shutdown::install(cancel.clone());
     match command {
@@ -100,43 +102,90 @@ async fn run(command: Command) -> anyhow::Result<()> {
         }
         Command::Demo { out, pages } => {
             let site = demo::DemoSite::start(pages).await.context("cannot start the demo site")?;
-            let out = out.unwrap_or_else(|| PathBuf::from(format!("crawld-demo-{}", demo::timestamp())));
+            // The process id keeps two demos started in the same second apart.
+            let default_out = || PathBuf::from(format!("crawld-demo-{}-{}", demo::timestamp(), std::process::id()));
+            let out = out.unwrap_or_else(default_out);
             info!(url = %site.url(), pages, "demo site serving on loopback");
-            let summary = crawl(demo::config(&site, out.clone()), cancel).await;
+            let code = crawl(demo::config(&site, out), cancel).await;
             site.stop().await;
-            summary?;
-            println!("\nThe output is in {}:", out.display());
-            println!("  {}/pages.jsonl   one line per fetched URL (depth, status, links, ...)", out.display());
-            println!("  {}/warc/         the raw HTTP exchanges, as WARC", out.display());
-            println!("  {}/stats.json    counters", out.display());
-            Ok(())
+            code
         }
     }
 }
 
-async fn crawl(config: Config, cancel: CancellationToken) -> anyhow::Result<()> {
+/// Run the crawl and log how it ended. Exit status: 0 when it completed, stopped at a limit, or was
+/// stopped by a signal; 1 when it failed (no seed could be fetched).
+async fn crawl(config: Config, cancel: CancellationToken) -> anyhow::Result<ExitCode> {
     let out = config.out.clone();
-    info!(seeds = config.seeds.len(), out = %out.display(), "crawl starting");
     let summary = crawld::run(config, cancel).await?;
     let s = &summary.stats;
     let secs = summary.elapsed.as_secs_f64().max(1e-3);
     let how = match summary.ending {
-        Ending::Complete => "complete",
-        Ending::Stopped => "stopped",
+        Ending::Complete => "crawl complete: nothing left to fetch".to_owned(),
+        Ending::Limit => format!("crawl stopped at crawl.max_pages, {} URLs left queued", s.queued),
+        Ending::Stopped => format!("crawl stopped by a signal, {} URLs left queued", s.queued),
+        Ending::Failed => "crawl failed".to_owned(),
     };
     info!(
+        state = summary.ending.state(),
         pages = s.pages,
-        ok_2xx = s.status_2xx,
-        redirects_3xx = s.status_3xx,
-        client_errors_4xx = s.status_4xx,
-        server_errors_5xx = s.status_5xx,
-        no_response = s.errors,
-        robots_blocked = s.robots_blocked,
-        retries = s.retries,
-        queued_left = s.queued,
-        seconds = format_args!("{secs:.1}"),
         pages_per_sec = format_args!("{:.1}", s.pages as f64 / secs),
-        "crawl {how}"
+        seconds = format_args!("{secs:.1}"),
+        queued = s.queued,
+        status_2xx = s.status_2xx,
+        status_3xx = s.status_3xx,
+        status_4xx = s.status_4xx,
+        status_5xx = s.status_5xx,
+        status_other = s.status_other,
+        no_response = s.no_response,
+        robots_blocked = s.robots_blocked,
+        robots_unavailable = s.robots_unavailable,
+        host_down_skipped = s.host_down_skipped,
+        internal_errors = s.internal_errors,
+        abandoned = s.abandoned,
+        retries = s.retries,
+        truncated = s.truncated,
+        out_of_scope = s.out_of_scope.total(),
+        dropped = s.dropped.total(),
+        "{how}"
     );
-    Ok(())
+    print_summary(&how, &summary, &out);
+    if let Some(failure) = &summary.failure {
+        error!(out = %out.display(), "{failure}");
+        eprintln!("crawld: error: the crawl failed: {failure}");
+        return Ok(ExitCode::FAILURE);
+    }
+    if s.status_2xx == 0 {
+        warn!(
+            pages = s.pages,
+            out_of_scope = s.out_of_scope.total(),
+            "no page was fetched successfully (no 2xx response): check the seeds, the scope and the log above"
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The end of a run on stdout (the log is on stderr): how it ended, the counts that are not zero,
+/// and where the output is.
+fn print_summary(how: &str, summary: &crawld::CrawlSummary, out: &Path) {
+    let s = &summary.stats;
+    let counts: Vec<String> = s
+        .outcomes()
+        .into_iter()
+        .chain([
+            ("retries", s.retries),
+            ("truncated", s.truncated),
+            ("out_of_scope", s.out_of_scope.total()),
+            ("dropped", s.dropped.total()),
+        ])
+        .filter(|&(_, n)| n > 0)
+        .map(|(name, n)| format!("{name} {n}"))
+        .collect();
+    let out = std::path::absolute(out).unwrap_or_else(|_| out.to_owned());
+    println!("\n{how}");
+    println!("  {} pages in {:.1} s: {}", s.pages, summary.elapsed.as_secs_f64(), counts.join(", "));
+    println!("The output is in {}:", out.display());
+    println!("  pages.jsonl   one line per URL (depth, status, links, ...)");
+    println!("  warc/         the raw HTTP exchanges, as WARC");
+    println!("  stats.json    every counter, and how the crawl ended ({})", summary.ending.state());
 }

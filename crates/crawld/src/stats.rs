@@ -1,51 +1,111 @@
 //! Crawl counters: the progress line, `stats.json` and the final summary.
 
 use crawld_frontier::{Added, FrontierStats};
-use crawld_sink::PageRecord;
+use crawld_sink::{Dropped, PageRecord};
 use serde::Serialize;
 
+use crate::task::{Filtered, Outcome};
+
+/// The crawl's counters. Each has one name, used alike in stats.json, the progress line, the final
+/// summary and README. Every pages.jsonl line is counted in exactly one of the status classes,
+/// `no_response`, `robots_blocked`, `robots_unavailable`, `host_down_skipped`, `internal_errors` and
+/// `abandoned`.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Stats {
     /// Lines written to pages.jsonl.
     pub pages: u64,
+    /// Pages answered with a status of each class.
     pub status_2xx: u64,
     pub status_3xx: u64,
     pub status_4xx: u64,
     pub status_5xx: u64,
-    /// URLs for which no response came (connection errors, timeouts, robots.txt disallowed).
-    pub errors: u64,
+    /// Answered with a status outside 200-599.
+    pub status_other: u64,
+    /// Requested, but no HTTP response came (connection failed, timed out).
+    pub no_response: u64,
+    /// Not requested: robots.txt disallows them.
     pub robots_blocked: u64,
+    /// Not requested: the host's robots.txt could not be had through all retries.
+    pub robots_unavailable: u64,
+    /// Not requested: their host was held as unreachable.
+    pub host_down_skipped: u64,
+    /// Recorded with a crawld bug as the error (a fetch task panicked).
+    pub internal_errors: u64,
+    /// Under way when the crawl stopped, and not finished within `output.shutdown_grace`.
+    pub abandoned: u64,
+    /// Attempts after the first, of any URL.
+    pub retries: u64,
+    /// Pages whose body was cut at `fetch.max_body_bytes`.
+    pub truncated: u64,
+    /// Body bytes received on the wire, over all pages.
+    pub bytes: u64,
     /// robots.txt responses archived in WARC (they have no pages.jsonl line).
     pub robots_txt_archived: u64,
-    /// URLs recorded without a request because their host was held as unreachable.
-    pub host_down_skipped: u64,
-    pub truncated: u64,
-    pub bytes: u64,
-    pub retries: u64,
+    /// Links (and redirect targets) queued for the first time.
     pub links_queued: u64,
+    /// Queued URLs found again more shallowly and moved up.
     pub links_lowered: u64,
+    /// In-scope links deeper than `crawl.max_depth`.
     pub links_too_deep: u64,
-    pub redirects_dropped: u64,
+    /// URLs (links or redirect targets) a guard kept out of the crawl, by guard.
+    pub dropped: DroppedCounts,
+    /// Links and redirect targets outside the configured scope, by rule.
+    pub out_of_scope: OutOfScopeCounts,
+    /// URLs waiting in the frontier (at the end: left unfetched).
     pub queued: u64,
     pub in_flight: u64,
     pub hosts: u64,
+    /// Distinct URLs met.
     pub seen: u64,
     pub elapsed_secs: f64,
 }
 
 impl Stats {
-    pub fn count(&mut self, page: &PageRecord) {
+    /// Count a pages.jsonl line under its outcome.
+    pub fn count(&mut self, page: &PageRecord, outcome: &Outcome) {
         self.pages += 1;
         self.bytes += page.bytes;
         self.truncated += u64::from(page.truncated);
-        match page.status {
-            Some(200..=299) => self.status_2xx += 1,
-            Some(300..=399) => self.status_3xx += 1,
-            Some(400..=499) => self.status_4xx += 1,
-            Some(500..=599) => self.status_5xx += 1,
-            Some(_) => {}
-            None => self.errors += 1,
-        }
+        let class = match outcome {
+            Outcome::Blocked { .. } => &mut self.robots_blocked,
+            Outcome::RobotsUnavailable { .. } => &mut self.robots_unavailable,
+            Outcome::HostDown { .. } => &mut self.host_down_skipped,
+            Outcome::Abandoned => &mut self.abandoned,
+            Outcome::Crashed { .. } => &mut self.internal_errors,
+            Outcome::Fetched { response, .. } => match response.status {
+                Some(200..=299) => &mut self.status_2xx,
+                Some(300..=399) => &mut self.status_3xx,
+                Some(400..=499) => &mut self.status_4xx,
+                Some(500..=599) => &mut self.status_5xx,
+                Some(_) => &mut self.status_other,
+                None => &mut self.no_response,
+            },
+        };
+        *class += 1;
+    }
+
+    /// The outcome counts (each pages.jsonl line is under one of them), by name.
+    pub fn outcomes(&self) -> [(&'static str, u64); 11] {
+        [
+            ("status_2xx", self.status_2xx),
+            ("status_3xx", self.status_3xx),
+            ("status_4xx", self.status_4xx),
+            ("status_5xx", self.status_5xx),
+            ("status_other", self.status_other),
+            ("no_response", self.no_response),
+            ("robots_blocked", self.robots_blocked),
+            ("robots_unavailable", self.robots_unavailable),
+            ("host_down_skipped", self.host_down_skipped),
+            ("internal_errors", self.internal_errors),
+            ("abandoned", self.abandoned),
+        ]
+    }
+
+    /// What a page's task left out of its links and redirect.
+    pub fn count_filtered(&mut self, filtered: &Filtered) {
+        self.dropped.add(&filtered.dropped);
+        self.out_of_scope.add(&filtered.out_of_scope);
+        self.links_too_deep += filtered.too_deep;
     }
 
     pub fn count_added(&mut self, added: Added) {
@@ -53,7 +113,7 @@ impl Stats {
             Added::New => self.links_queued += 1,
             Added::Lowered => self.links_lowered += 1,
             Added::TooDeep => self.links_too_deep += 1,
-            Added::Known | Added::Full => {}
+            Added::Known => {}
         }
     }
 
@@ -72,6 +132,54 @@ impl Stats {
             map.insert("updated_at".into(), rfc3339_now().into());
         }
         value
+    }
+}
+
+/// Guard drops summed over the crawl; the names are those of a pages.jsonl line's `dropped`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct DroppedCounts {
+    pub links_over_cap: u64,
+    pub url_too_long: u64,
+    pub repeated_segments: u64,
+    pub redirect_over_limit: u64,
+}
+
+impl DroppedCounts {
+    fn add(&mut self, page: &Dropped) {
+        self.links_over_cap += u64::from(page.links_over_cap);
+        self.url_too_long += u64::from(page.url_too_long);
+        self.repeated_segments += u64::from(page.repeated_segments);
+        self.redirect_over_limit += u64::from(page.redirect_over_limit);
+    }
+
+    pub fn total(&self) -> u64 {
+        self.links_over_cap + self.url_too_long + self.repeated_segments + self.redirect_over_limit
+    }
+}
+
+/// Links and redirect targets outside the configured scope, by the rule that left them out.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct OutOfScopeCounts {
+    /// Not an allowed host or inside an allowed domain.
+    pub host: u64,
+    /// Matched a `scope.exclude` pattern.
+    pub excluded: u64,
+    /// Matched none of the `scope.include` patterns.
+    pub not_included: u64,
+    /// Not http or https (a redirect to ftp:, say).
+    pub scheme: u64,
+}
+
+impl OutOfScopeCounts {
+    fn add(&mut self, other: &OutOfScopeCounts) {
+        self.host += other.host;
+        self.excluded += other.excluded;
+        self.not_included += other.not_included;
+        self.scheme += other.scheme;
+    }
+
+    pub fn total(&self) -> u64 {
+        self.host + self.excluded + self.not_included + self.scheme
     }
 }
 

@@ -2,38 +2,68 @@
 //! that network waits and HTML parsing never stall the scheduler loop.
 
 use std::panic::AssertUnwindSafe;
+use std::sync::{PoisonError, RwLock};
 use std::time::Duration;
 
-use crawld_extract::{Scope, decode_html, extract_links, fingerprint, is_html};
+use crawld_extract::{OutOfScope, Scope, decode_html, extract_links, fingerprint, is_html};
 use crawld_fetch::{FetchFailure, Fetcher, Response, RobotsVerdict};
 use crawld_frontier::{Lease, SeenSet};
-use crawld_sink::{HttpExchange, PageRecord, WarcPair};
+use crawld_sink::{Dropped, HttpExchange, PageRecord, WarcPair};
 use futures_util::FutureExt;
-use tracing::instrument;
+use tracing::{debug, instrument};
 use url::Url;
+
+use crate::stats::OutOfScopeCounts;
 
 /// What every fetch task shares (behind an `Arc`).
 #[derive(Debug)]
 pub struct TaskContext {
     pub fetcher: Fetcher,
-    pub scope: Scope,
+    /// Written only when a seed's redirect brings another host into the scope.
+    pub scope: RwLock<Scope>,
+    pub seed_redirects_join_scope: bool,
     pub seen: SeenSet,
     pub max_links: usize,
     pub max_depth: Option<u32>,
-    pub delay: Duration,
+    pub max_redirects: u8,
     /// Encode WARC records (output.warc).
     pub warc: bool,
+}
+
+impl TaskContext {
+    /// The scope, for a short read; never held across an await.
+    pub fn scope(&self) -> std::sync::RwLockReadGuard<'_, Scope> {
+        self.scope.read().unwrap_or_else(PoisonError::into_inner)
+    }
 }
 
 /// A finished task, handed back to the scheduler with its lease.
 #[derive(Debug)]
 pub struct Finished {
     pub lease: Lease,
-    pub outcome: Outcome,
+    pub end: End,
     /// robots.txt responses this task's robots check received (each redirect hop), encoded for the archive.
     pub robots_txt: Vec<WarcPair>,
     /// The page's exchange encoded as WARC records, when a response came and WARC is on.
     pub archive: Option<WarcPair>,
+}
+
+/// How a task ended.
+#[derive(Debug)]
+pub enum End {
+    /// The first lease of a host fetched the host's robots.txt, which allows the URL, and went no
+    /// further. The URL goes back to the frontier, which opens the host up to its concurrency at once;
+    /// the URL waits out the host's delay there, queued rather than in flight, so that a slow first
+    /// page never holds the rest of its host back.
+    RobotsTxtOnly { crawl_delay: Option<Duration> },
+    /// The URL is done with (for this attempt): it gets a pages.jsonl line, or a retry.
+    Page(Box<Outcome>),
+}
+
+impl Finished {
+    fn page(lease: Lease, outcome: Outcome, robots_txt: Vec<WarcPair>) -> Finished {
+        Finished { lease, end: End::Page(Box::new(outcome)), robots_txt, archive: None }
+    }
 }
 
 #[derive(Debug)]
@@ -47,21 +77,65 @@ pub enum Outcome {
     RobotsUnavailable { reason: String },
     /// The host is held as unreachable; nothing was requested.
     HostDown { reason: String },
+    /// The fetch was under way when the crawl stopped and did not finish within the grace period.
+    Abandoned,
     /// The task panicked (a bug). The URL is recorded with the panic message so that its lease is
     /// returned and its BFS level can drain.
     Crashed { first_of_host: bool, message: String },
     Fetched {
         /// The response, without its body: the links and the archived records are all that is kept of it.
         response: Box<Response>,
-        /// The host's robots.txt Crawl-delay, reported with the host's first lease.
-        robots: Option<Option<Duration>>,
-        /// Links found on the page (before filtering).
+        /// Body bytes kept (as received, within the cap): what WARC archives.
+        stored_bytes: u64,
+        /// Unique links taken from the page (at most `max_links`), before filtering.
         found: u32,
         /// In-scope links (with fingerprints) that may still matter to the frontier.
         links: Vec<(Url, u128)>,
-        /// An in-scope redirect target.
-        redirect: Option<(Url, u128)>,
+        /// An in-scope redirect target, within `max_redirects`.
+        redirect: Option<Redirect>,
+        /// What was left out of the links and the redirect, and why.
+        filtered: Filtered,
     },
+}
+
+/// A redirect target to follow.
+#[derive(Debug)]
+pub struct Redirect {
+    pub url: Url,
+    pub fingerprint: u128,
+    /// The target is on another host, reached from a seed through redirects only: its host joins the
+    /// scope, as a seed's would.
+    pub joins_scope: bool,
+}
+
+/// The links and redirect target of a page that the crawl does not follow, by reason.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Filtered {
+    /// Cut by a guard (the cap, a trap rule, the redirect limit): recorded on the page's line too.
+    pub dropped: Dropped,
+    /// Outside the configured scope.
+    pub out_of_scope: OutOfScopeCounts,
+    /// In scope, but deeper than `max_depth`.
+    pub too_deep: u64,
+}
+
+impl Filtered {
+    /// Whether the crawl may follow `url`; counts the reason when not.
+    fn admit(&mut self, scope: &Scope, url: &Url, found_on: &Url) -> bool {
+        let Err(reason) = scope.check(url) else { return true };
+        debug!(url = %url, found_on = %found_on, %reason, "not followed");
+        let d = &mut self.dropped;
+        let s = &mut self.out_of_scope;
+        match reason {
+            OutOfScope::TooLong => d.url_too_long += 1,
+            OutOfScope::RepeatedSegments => d.repeated_segments += 1,
+            OutOfScope::Host => s.host += 1,
+            OutOfScope::Excluded => s.excluded += 1,
+            OutOfScope::NotIncluded => s.not_included += 1,
+            OutOfScope::Scheme => s.scheme += 1,
+        }
+        false
+    }
 }
 
 impl Outcome {
@@ -69,9 +143,10 @@ impl Outcome {
     pub fn robots_delay(&self) -> Option<Option<Duration>> {
         match self {
             Outcome::Crashed { first_of_host, .. } => first_of_host.then_some(None),
-            Outcome::Blocked { robots } | Outcome::Fetched { robots, .. } => *robots,
+            Outcome::Blocked { robots } => *robots,
+            Outcome::Fetched { .. } => None,
             // The verdict is still unknown: the host stays at one request at a time.
-            Outcome::RobotsUnavailable { .. } | Outcome::HostDown { .. } => None,
+            Outcome::RobotsUnavailable { .. } | Outcome::HostDown { .. } | Outcome::Abandoned => None,
         }
     }
 }
@@ -83,7 +158,10 @@ impl Outcome {
             // With the host's first lease, the task fetched robots.txt itself.
             Outcome::Blocked { robots } => robots.is_some(),
             Outcome::HostDown { .. } => false,
-            Outcome::Fetched { .. } | Outcome::RobotsUnavailable { .. } | Outcome::Crashed { .. } => true,
+            Outcome::Fetched { .. }
+            | Outcome::RobotsUnavailable { .. }
+            | Outcome::Crashed { .. }
+            | Outcome::Abandoned => true,
         }
     }
 
@@ -102,7 +180,12 @@ impl Outcome {
 
 /// A lease of a host held as unreachable: recorded without a request.
 pub fn host_down(lease: Lease, reason: String) -> Finished {
-    Finished { lease, outcome: Outcome::HostDown { reason }, robots_txt: Vec::new(), archive: None }
+    Finished::page(lease, Outcome::HostDown { reason }, Vec::new())
+}
+
+/// A lease whose task was still under way when the shutdown grace period ended.
+pub fn abandoned(lease: Lease) -> Finished {
+    Finished::page(lease, Outcome::Abandoned, Vec::new())
 }
 
 /// One fetch task. Never loses its lease: a panic inside becomes [`Outcome::Crashed`].
@@ -117,15 +200,13 @@ pub async fn run(ctx: std::sync::Arc<TaskContext>, lease: Lease) -> Finished {
                 .or_else(|| panic.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "unknown panic".to_owned());
             tracing::error!(url = %kept.url, %message, "fetch task panicked");
-            let outcome = Outcome::Crashed { first_of_host, message };
-            Finished { lease: kept, outcome, robots_txt: Vec::new(), archive: None }
+            Finished::page(kept, Outcome::Crashed { first_of_host, message }, Vec::new())
         }
     }
 }
 
 #[instrument(level = "trace", skip_all, fields(url = %lease.url))]
 async fn fetch_page(ctx: std::sync::Arc<TaskContext>, lease: Lease) -> Finished {
-    let mut robots = None;
     let mut robots_txt = Vec::new();
     if ctx.fetcher.config().respect_robots {
         let (verdict, responses) = ctx.fetcher.robots_for_archive(&lease.url).await;
@@ -133,43 +214,29 @@ async fn fetch_page(ctx: std::sync::Arc<TaskContext>, lease: Lease) -> Finished 
         match verdict {
             RobotsVerdict::Disallowed { crawl_delay } => {
                 let robots = lease.first_of_host.then_some(crawl_delay);
-                return Finished { outcome: Outcome::Blocked { robots }, lease, robots_txt, archive: None };
+                return Finished::page(lease, Outcome::Blocked { robots }, robots_txt);
             }
             RobotsVerdict::Unavailable { reason } => {
-                let outcome = Outcome::RobotsUnavailable { reason };
-                return Finished { outcome, lease, robots_txt, archive: None };
+                return Finished::page(lease, Outcome::RobotsUnavailable { reason }, robots_txt);
             }
-            RobotsVerdict::Allowed { crawl_delay } => {
-                if lease.first_of_host {
-                    robots = Some(crawl_delay);
-                    // robots.txt was just requested from this host: keep the host's delay before the page.
-                    tokio::time::sleep(crawl_delay.unwrap_or_default().max(ctx.delay)).await;
-                }
+            RobotsVerdict::Allowed { crawl_delay } if lease.first_of_host => {
+                return Finished { lease, end: End::RobotsTxtOnly { crawl_delay }, robots_txt, archive: None };
             }
+            RobotsVerdict::Allowed { .. } => {}
         }
-    } else if lease.first_of_host {
-        robots = Some(None);
     }
 
     let mut response = ctx.fetcher.fetch(&lease.url).await;
-    let (found, links) = links_of(&ctx, &lease, &response);
+    let mut filtered = Filtered::default();
+    let (found, links) = links_of(&ctx, &lease, &response, &mut filtered);
+    let redirect = redirect_of(&ctx, &lease, &response, &mut filtered);
     let archive = archive(&ctx, &response);
+    let stored_bytes = response.exchange.as_ref().map_or(0, |e| e.raw_body.len() as u64);
     // The body has given its links and its records: free it now, not after the page is written.
     response.body = bytes::Bytes::new();
     response.exchange = None;
-    let redirect = response
-        .location
-        .as_ref()
-        .filter(|_| response.status.is_some_and(|s| (300..400).contains(&s)))
-        .filter(|target| ctx.scope.check(target).is_ok())
-        .map(|target| {
-            let mut target = target.clone();
-            target.set_fragment(None);
-            let fp = fingerprint(&target);
-            (target, fp)
-        });
-    let outcome = Outcome::Fetched { response: Box::new(response), robots, found, links, redirect };
-    Finished { outcome, lease, robots_txt, archive }
+    let outcome = Outcome::Fetched { response: Box::new(response), stored_bytes, found, links, redirect, filtered };
+    Finished { archive, ..Finished::page(lease, outcome, robots_txt) }
 }
 
 /// A response's exchange as WARC records, made here so that compression runs on every core.
@@ -186,29 +253,59 @@ fn archive(ctx: &TaskContext, response: &Response) -> Option<WarcPair> {
         .ok()
 }
 
+/// The redirect target of a 3xx response, when the crawl follows it.
+fn redirect_of(ctx: &TaskContext, lease: &Lease, response: &Response, filtered: &mut Filtered) -> Option<Redirect> {
+    let mut target = response.location.clone().filter(|_| response.status.is_some_and(|s| (300..400).contains(&s)))?;
+    target.set_fragment(None);
+    let scope = ctx.scope();
+    // Every hop from the seed to here was a redirect: the target is where the seed's site really is.
+    let from_a_seed = lease.depth == u32::from(lease.redirects);
+    let joins_scope =
+        ctx.seed_redirects_join_scope && from_a_seed && scope.check(&target) == Err(OutOfScope::Host) && {
+            let mut widened = scope.clone();
+            widened.admit_host(target.host_str().unwrap_or_default());
+            widened.check(&target).is_ok()
+        };
+    if !joins_scope && !filtered.admit(&scope, &target, &lease.url) {
+        return None;
+    }
+    if lease.redirects >= ctx.max_redirects {
+        debug!(url = %lease.url, to = %target, "redirect not followed: crawl.max_redirects hops in a row");
+        filtered.dropped.redirect_over_limit += 1;
+        return None;
+    }
+    let fingerprint = fingerprint(&target);
+    Some(Redirect { url: target, fingerprint, joins_scope })
+}
+
 /// Links of a successful HTML page that are in scope, within depth, and not already known shallower.
-fn links_of(ctx: &TaskContext, lease: &Lease, response: &Response) -> (u32, Vec<(Url, u128)>) {
+fn links_of(ctx: &TaskContext, lease: &Lease, response: &Response, filtered: &mut Filtered) -> (u32, Vec<(Url, u128)>) {
     let ok = response.status.is_some_and(|s| (200..300).contains(&s));
     if !ok || !is_html(response.content_type.as_deref(), &response.body) {
         return (0, Vec::new());
     }
     let html = decode_html(&response.body, response.content_type.as_deref());
     let extracted = extract_links(&response.url, &html, ctx.max_links);
-    let found = extracted.links.len() as u32;
+    filtered.dropped.links_over_cap = u32::try_from(extracted.over_cap).unwrap_or(u32::MAX);
+    let found = u32::try_from(extracted.links.len()).unwrap_or(u32::MAX);
     let depth = lease.depth + 1;
-    if ctx.max_depth.is_some_and(|max| depth > max) {
-        return (found, Vec::new());
+    let too_deep = ctx.max_depth.is_some_and(|max| depth > max);
+    let mut links = Vec::new();
+    // Taken after parsing: the scheduler may be waiting to widen the scope.
+    let scope = ctx.scope();
+    for url in extracted.links {
+        if !filtered.admit(&scope, &url, &lease.url) {
+            continue;
+        }
+        if too_deep {
+            filtered.too_deep += 1;
+            continue;
+        }
+        let fp = fingerprint(&url);
+        if ctx.seen.may_improve(fp, depth) {
+            links.push((url, fp));
+        }
     }
-    let links = extracted
-        .links
-        .into_iter()
-        .filter(|url| ctx.scope.check(url).is_ok())
-        .map(|url| {
-            let fp = fingerprint(&url);
-            (url, fp)
-        })
-        .filter(|(_, fp)| ctx.seen.may_improve(*fp, depth))
-        .collect();
     (found, links)
 }
 
@@ -220,9 +317,17 @@ pub fn page_record(lease: &Lease, outcome: &Outcome) -> PageRecord {
         Outcome::Crashed { message, .. } => error(format!("internal error: {message}")),
         Outcome::RobotsUnavailable { reason } => error(format!("robots.txt unavailable: {reason}")),
         Outcome::HostDown { reason } => error(format!("host unreachable, not requested ({reason})")),
-        Outcome::Fetched { response, found, .. } => {
-            PageRecord { links: *found, ..response_record(response, lease.depth) }
-        }
+        Outcome::Abandoned => error(
+            "abandoned: the crawl stopped, and the fetch did not finish within \
+                                     output.shutdown_grace"
+                .to_owned(),
+        ),
+        Outcome::Fetched { response, stored_bytes, found, filtered, .. } => PageRecord {
+            links: *found,
+            stored_bytes: *stored_bytes,
+            dropped: filtered.dropped,
+            ..response_record(response, lease.depth)
+        },
     };
     PageRecord { parent: lease.parent.as_deref().map(str::to_owned), attempts: lease.retries + 1, ..record }
 }
@@ -234,7 +339,8 @@ fn response_record(r: &Response, depth: u32) -> PageRecord {
         content_type: r.content_type.clone(),
         bytes: r.wire_bytes,
         fetched_at: r.fetched_at,
-        elapsed_ms: r.elapsed.as_millis() as u64,
+        elapsed: r.elapsed,
+        ttfb: r.ttfb,
         error: r.failure.as_ref().map(|f| f.to_string()),
         redirect: r.location.as_ref().map(|l| l.to_string()),
         truncated: r.truncated,

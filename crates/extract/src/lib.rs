@@ -6,7 +6,8 @@
 //! 1. [`is_html`] decides from the Content-Type (or by sniffing) whether a body is worth parsing,
 //!    and [`decode_html`] turns its bytes into text, honouring BOM, header and `<meta>` charsets.
 //! 2. [`extract_links`] parses the text and returns an [`ExtractedLinks`]: absolute http(s)
-//!    URLs, resolved against the page (or its `<base href>`), fragment-free, deduplicated and capped.
+//!    URLs, resolved against the page (or its `<base href>`), fragment-free, deduplicated and capped
+//!    (what the cap cut is counted).
 //! 3. [`Scope::check`], built once from [`ScopeRules`], says whether each link may be followed,
 //!    or which [`OutOfScope`] rule rejects it (host, patterns, trap guards).
 //! 4. [`normalize`] gives the canonical string of a URL and [`fingerprint`] its 128-bit hash,
@@ -31,7 +32,7 @@
 //!
 //! let page = Url::parse("http://www.example.com/index.html")?;
 //! let found = extract_links(&page, &decode_html(body, content_type), 100);
-//! assert!(!found.truncated);
+//! assert_eq!(found.over_cap, 0);
 //! assert_eq!(found.links.len(), 2);
 //!
 //! // Links are kept as written; the normalized form is the dedup key.

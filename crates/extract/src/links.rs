@@ -14,19 +14,20 @@ use crate::scan::{RawLinks, Source, scan};
 pub struct ExtractedLinks {
     /// Absolute http(s) URLs without fragment, in document order, unique by `normalize()` key.
     pub links: Vec<Url>,
-    /// True when the page held more unique links than `max_links`; the rest were dropped.
-    pub truncated: bool,
+    /// Unique links past `max_links`: found, counted, and not returned.
+    pub over_cap: usize,
 }
 
 /// Absolute http(s) links found in an HTML document, in document order, deduplicated by
-/// `normalize()` key (first occurrence wins), at most `max_links` (then `truncated = true`).
+/// `normalize()` key (first occurrence wins), at most `max_links`; the unique links past the cap are
+/// counted in `over_cap`, so that a cut is never silent.
 ///
 /// The first `<base href>` whose value resolves (against `page_url`) to an http(s) URL becomes the
 /// base for every relative link, including ones before it in the document; any other base is ignored.
 /// Links that point back at the page through a fragment-only href (`#top`) are skipped, but other
 /// self-links are kept.
 ///
-/// Reads the document with a tokenizer alone ([`crate::scan`]); [`extract_links_dom`] is the same
+/// Reads the document with a tokenizer alone (`scan.rs`, `tokens.rs`); [`extract_links_dom`] is the same
 /// contract through a full DOM, kept as the reference the tests hold this to.
 pub fn extract_links(page_url: &Url, html: &str, max_links: usize) -> ExtractedLinks {
     collect(page_url, &scan(html), max_links)
@@ -90,12 +91,14 @@ fn collect(page_url: &Url, raw: &RawLinks, max_links: usize) -> ExtractedLinks {
         let Some(url) = value.and_then(|raw| resolve(&base, &page_key, raw)) else {
             continue;
         };
+        // The set keeps a 128-bit fingerprint per unique link, past the cap too: counting what the cap
+        // drops costs 16 bytes a link however long its URL.
         if !seen.insert(fingerprint(&url)) {
             continue;
         }
         if out.links.len() >= max_links {
-            out.truncated = true;
-            break;
+            out.over_cap += 1;
+            continue;
         }
         out.links.push(url);
     }
@@ -278,23 +281,23 @@ mod tests {
     }
 
     #[test]
-    fn max_links_truncates() {
-        let html = r#"<a href="/1"></a><a href="/2"></a><a href="/1"></a><a href="/3"></a>"#;
+    fn links_past_max_links_are_counted_once_each() {
+        let html = r#"<a href="/1"></a><a href="/2"></a><a href="/1"></a><a href="/3"></a><a href="/3#x"></a>
+            <a href="/4"></a><a href="/2"></a>"#;
         let got = extract(html, 2);
-        assert!(got.truncated);
         assert_eq!(got.links.len(), 2);
         assert_eq!(got.links[1].as_str(), "http://example.com/2");
+        // /3 (twice) and /4; repeats of /1 and /2 are not drops.
+        assert_eq!(got.over_cap, 2);
 
-        // Exactly max unique links (plus duplicates) is not truncation.
+        // Exactly max unique links (plus duplicates) is not a cut.
         let html = r#"<a href="/1"></a><a href="/2"></a><a href="/2#x"></a>"#;
         let got = extract(html, 2);
-        assert!(!got.truncated);
-        assert_eq!(got.links.len(), 2);
+        assert_eq!((got.links.len(), got.over_cap), (2, 0));
 
         let got = extract(html, 0);
-        assert!(got.truncated);
-        assert!(got.links.is_empty());
-        assert!(!extract("<p>no links</p>", 0).truncated);
+        assert_eq!((got.links.len(), got.over_cap), (0, 2));
+        assert_eq!(extract("<p>no links</p>", 0).over_cap, 0);
     }
 
     #[test]

@@ -158,7 +158,7 @@ impl Fetcher {
             wire_bytes = resp.wire_bytes,
             body_bytes = resp.body.len(),
             truncated = resp.truncated,
-            elapsed_ms = resp.elapsed.as_millis() as u64,
+            elapsed_ms = resp.elapsed.as_secs_f64() * 1000.0,
             failure = resp.failure.as_ref().map(tracing::field::display),
             "fetched"
         );
@@ -170,12 +170,18 @@ impl Fetcher {
         let started = std::time::Instant::now();
         let mut out = Response::empty(url.clone(), SystemTime::now());
         let deadline = tokio::time::Instant::now() + self.inner.cfg.timeout;
-        self.get_into(&mut out, cap, deadline).await;
+        self.get_into(&mut out, cap, started, deadline).await;
         out.elapsed = started.elapsed();
         out
     }
 
-    async fn get_into(&self, out: &mut Response, cap: u64, deadline: tokio::time::Instant) {
+    async fn get_into(
+        &self,
+        out: &mut Response,
+        cap: u64,
+        started: std::time::Instant,
+        deadline: tokio::time::Instant,
+    ) {
         let url = out.url.clone();
         if !matches!(url.scheme(), "http" | "https") {
             out.failure = Some(FetchFailure::Other(format!("unsupported scheme {:?}", url.scheme())));
@@ -199,6 +205,8 @@ impl Fetcher {
             }
             Ok(Ok(resp)) => resp,
         };
+        // reqwest hands the response over as soon as its head is parsed.
+        out.ttfb = Some(started.elapsed());
 
         let status = resp.status();
         let version = resp.version();

@@ -32,6 +32,8 @@ pub struct Response {
     pub truncated: bool,
     /// From the start of the request to the end of the body (or the failure).
     pub elapsed: Duration,
+    /// From the start of the request to the response head (time to first byte); `None` without one.
+    pub ttfb: Option<Duration>,
     /// When the request started.
     pub fetched_at: SystemTime,
     /// Why there is no (complete) response.
@@ -110,6 +112,7 @@ impl Response {
             wire_bytes: 0,
             truncated: false,
             elapsed: Duration::ZERO,
+            ttfb: None,
             fetched_at,
             failure: None,
             exchange: None,

@@ -16,7 +16,8 @@
 //! - **Politeness per host.** At most `per_host_concurrency` leases of one host at a time (just one until
 //!   the host's robots.txt is known), and at least the host's delay between the end of one fetch and the
 //!   start of the next; [`Frontier::pause_host`] pushes a host back further (429/503 `Retry-After`).
-//! - **Limits.** `max_depth` refuses deeper URLs at [`Frontier::add`]; `max_pages` stops leasing new URLs.
+//! - **Limits.** `max_depth` refuses deeper URLs at [`Frontier::add`]; `max_pages` stops leasing new URLs
+//!   (what is queued stays queued, for the count of what was left).
 //!
 //! The frontier knows nothing of HTTP or HTML: callers pass the fingerprint of each URL's normalized form.
 //!
@@ -97,8 +98,6 @@ pub enum Added {
     Known,
     /// Deeper than `max_depth`.
     TooDeep,
-    /// `max_pages` URLs have been leased already; nothing more is queued.
-    Full,
 }
 
 /// Identifies a host inside one frontier.
@@ -212,6 +211,17 @@ impl Frontier {
         }
     }
 
+    /// Whether `max_pages` cut the crawl short: it was reached with URLs left queued. (URLs found after
+    /// it are still queued, never leased, so that the count of what was left is true.)
+    pub fn cut_by_max_pages(&self) -> bool {
+        self.pages_exhausted() && self.queued > 0
+    }
+
+    /// Hosts with URLs queued or in flight. Walks every host: for occasional reports, not per lease.
+    pub fn busy_hosts(&self) -> u64 {
+        self.hosts.iter().filter(|h| h.live > 0 || h.in_flight > 0).count() as u64
+    }
+
     fn pages_exhausted(&self) -> bool {
         self.config.max_pages.is_some_and(|max| self.leased >= max)
     }
@@ -220,9 +230,6 @@ impl Frontier {
     pub fn add(&mut self, candidate: Candidate) -> Added {
         if self.config.max_depth.is_some_and(|max| candidate.depth > max) {
             return Added::TooDeep;
-        }
-        if self.pages_exhausted() {
-            return Added::Full;
         }
         let Some(key) = host_key(&candidate.url) else {
             // Only http(s) URLs are offered, and they always have a host; refuse rather than panic.
@@ -356,6 +363,29 @@ impl Frontier {
         });
         self.queued += 1;
         self.release(lease, Some(now));
+    }
+
+    /// Give a lease back unfetched: it goes first in its host's queue again, with its attempts and its
+    /// place in `max_pages` unchanged. For the first lease of a host, which only fetched robots.txt
+    /// (`requested_at`: then the host's delay runs from there, as after any request).
+    pub fn give_back(&mut self, lease: &Lease, requested_at: Option<Instant>) {
+        self.seen.mark_retrying(lease.fingerprint);
+        if lease.retries == 0 {
+            // Leased again later, it is counted again then.
+            self.leased = self.leased.saturating_sub(1);
+        }
+        self.hosts[lease.host.index()].push_retry(host::Entry {
+            candidate: Candidate {
+                url: lease.url.clone(),
+                fingerprint: lease.fingerprint,
+                depth: lease.depth,
+                parent: lease.parent.clone(),
+                redirects: lease.redirects,
+            },
+            retries: lease.retries,
+        });
+        self.queued += 1;
+        self.release(lease, requested_at);
     }
 
     /// Record the host's robots.txt Crawl-delay (if any) and lift the one-at-a-time limit that holds

@@ -192,11 +192,32 @@ fn max_depth_refuses_and_max_pages_stops_leasing() {
     let a = lease(&mut f, now);
     let b = lease(&mut f, now);
     assert!(matches!(f.next(now), Next::Busy));
-    assert_eq!(f.add(candidate("http://a/more", 1)), Added::Full);
+    // Still queued after the limit, never leased: what was left is counted.
+    assert_eq!(f.add(candidate("http://a/more", 1)), Added::New);
     f.complete(&a, now);
     f.complete(&b, now);
     assert!(matches!(f.next(now), Next::Done));
     assert_eq!(f.stats().leased, 2);
+    assert_eq!(f.stats().queued, 3);
+    assert!(f.cut_by_max_pages());
+}
+
+#[test]
+fn a_crawl_of_exactly_max_pages_is_not_cut_by_it() {
+    let mut f = Frontier::new(FrontierConfig { max_pages: Some(2), ..unlimited() });
+    let now = Instant::now();
+    f.add(candidate("http://a/", 0));
+    let home = lease_known(&mut f, now);
+    assert!(!f.cut_by_max_pages());
+    f.add(candidate("http://a/x", 1));
+    f.complete(&home, now);
+    let x = lease(&mut f, now);
+    // Links back to pages already met, after the limit was reached.
+    assert_eq!(f.add(candidate("http://a/", 2)), Added::Known);
+    assert_eq!(f.add(candidate("http://a/x", 2)), Added::Known);
+    f.complete(&x, now);
+    assert!(matches!(f.next(now), Next::Done));
+    assert!(!f.cut_by_max_pages());
 }
 
 #[test]
@@ -265,4 +286,36 @@ fn the_seen_set_tells_fetch_tasks_which_links_can_matter() {
 fn ports_are_separate_hosts() {
     assert_eq!(Frontier::host_key_of(&url("http://Example.com/")).unwrap(), "example.com:80");
     assert_eq!(Frontier::host_key_of(&url("http://127.0.0.1:8080/")).unwrap(), "127.0.0.1:8080");
+}
+
+/// The first lease of a host may only fetch robots.txt: given back, the URL goes out again first, the
+/// host opens up to its concurrency at once, and its delay runs from the robots.txt request.
+#[test]
+fn a_lease_given_back_after_robots_txt_goes_first_and_opens_the_host() {
+    let delay = Duration::from_millis(100);
+    let mut f = Frontier::new(FrontierConfig { per_host_concurrency: 2, delay, max_pages: Some(2), ..unlimited() });
+    let now = Instant::now();
+    for i in 0..3 {
+        f.add(candidate(&format!("http://a/{i}"), 0));
+    }
+    let first = lease(&mut f, now);
+    assert!(first.first_of_host);
+    assert!(matches!(f.next(now), Next::Busy), "one at a time until robots.txt is known");
+    f.set_host_delay(first.host, None);
+    f.give_back(&first, Some(now));
+    assert_eq!(f.stats().in_flight, 0);
+    match f.next(now) {
+        Next::Wait(at) => assert_eq!(at, now + delay),
+        other => panic!("expected a wait, got {other:?}"),
+    }
+    let later = now + delay;
+    let again = lease(&mut f, later);
+    assert_eq!((again.url.as_str(), again.retries, again.first_of_host), ("http://a/0", 0, false));
+    let second = lease(&mut f, later);
+    assert_eq!(second.url.as_str(), "http://a/1");
+    // max_pages = 2 counted /0 once.
+    f.complete(&again, later);
+    f.complete(&second, later);
+    assert!(matches!(f.next(later + delay), Next::Done));
+    assert_eq!(f.stats().leased, 2);
 }

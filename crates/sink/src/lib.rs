@@ -45,7 +45,7 @@
 //!     status: Some(200),
 //!     content_type: Some("text/plain".into()),
 //!     bytes: 5,
-//!     elapsed_ms: 31,
+//!     elapsed: std::time::Duration::from_millis(31),
 //!     archive: Some(WarcPair::encode(&page.url, page.fetched_at, false, &exchange)?),
 //!     ..page
 //! };
@@ -79,7 +79,7 @@ use std::time::{Duration, SystemTime};
 
 use tokio::sync::{mpsc, oneshot};
 
-pub use record::{HttpExchange, PageRecord};
+pub use record::{Dropped, HttpExchange, PageRecord};
 pub use warc::WarcPair;
 
 use atomic::{sync_dir, write_atomic};

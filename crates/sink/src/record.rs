@@ -1,7 +1,7 @@
 //! What the crawler hands the sink for each finished fetch, and the pages.jsonl line made from it.
 
 use std::net::IpAddr;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
 
@@ -16,10 +16,16 @@ pub struct PageRecord {
     pub parent: Option<String>,
     pub status: Option<u16>,
     pub content_type: Option<String>,
-    /// Body bytes received (after the body cap).
+    /// Body bytes received on the wire (still content-encoded; on a cut body, up to one read past the cap).
     pub bytes: u64,
+    /// Body bytes kept and archived: as received, at most the body cap.
+    pub stored_bytes: u64,
+    /// When the request started (for a URL that was not requested: when it was recorded).
     pub fetched_at: SystemTime,
-    pub elapsed_ms: u64,
+    /// From the start of the request to the end of the body (or the failure).
+    pub elapsed: Duration,
+    /// From the start of the request to the response head: time to first byte. None without a response.
+    pub ttfb: Option<Duration>,
     /// Number of outlinks found on the page.
     pub links: u32,
     /// Why no usable response came (connection refused, timeout, blocked by robots.txt, ...).
@@ -28,6 +34,8 @@ pub struct PageRecord {
     pub redirect: Option<String>,
     /// The body was cut at the size cap.
     pub truncated: bool,
+    /// URLs this page led to (links, or its redirect target) that a guard kept out of the crawl.
+    pub dropped: Dropped,
     /// How many attempts this URL took (1 = first try).
     pub attempts: u32,
     /// The exchange to archive in WARC, already encoded ([`WarcPair::encode`]); None when no response
@@ -46,16 +54,47 @@ impl PageRecord {
             status: None,
             content_type: None,
             bytes: 0,
+            stored_bytes: 0,
             fetched_at: SystemTime::now(),
-            elapsed_ms: 0,
+            elapsed: Duration::ZERO,
+            ttfb: None,
             links: 0,
             error: None,
             redirect: None,
             truncated: false,
+            dropped: Dropped::default(),
             attempts: 1,
             archive: None,
         }
     }
+}
+
+/// URLs a page led to that a guard kept out of the crawl, by guard. Each is a count of URLs; on a
+/// pages.jsonl line only the non-zero ones appear, and the object not at all when all are zero.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Dropped {
+    /// Unique links past `scope.max_links_per_page`.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub links_over_cap: u32,
+    /// Links or a redirect target longer than `scope.max_url_length`.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub url_too_long: u32,
+    /// Links or a redirect target whose path repeats segments (`scope.max_repeated_segments`).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub repeated_segments: u32,
+    /// The redirect target, not followed because `crawl.max_redirects` hops were followed in a row.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub redirect_over_limit: u32,
+}
+
+impl Dropped {
+    pub fn is_empty(&self) -> bool {
+        *self == Dropped::default()
+    }
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// The bytes of one HTTP request/response as they are to be archived.
@@ -88,18 +127,28 @@ struct PageLine<'a> {
     status: Option<u16>,
     content_type: Option<&'a str>,
     bytes: u64,
+    stored_bytes: u64,
     fetched_at: String,
-    elapsed_ms: u64,
+    elapsed_ms: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ttfb_ms: Option<f64>,
     links: u32,
     attempts: u32,
     #[serde(skip_serializing_if = "Option::is_none")]
     redirect: Option<&'a str>,
     #[serde(skip_serializing_if = "is_false")]
     truncated: bool,
+    #[serde(skip_serializing_if = "Dropped::is_empty")]
+    dropped: &'a Dropped,
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     warc: Option<&'a WarcLocation>,
+}
+
+/// Milliseconds to the microsecond: fast servers answer in well under a millisecond.
+fn millis(d: Duration) -> f64 {
+    d.as_micros() as f64 / 1000.0
 }
 
 fn is_false(b: &bool) -> bool {
@@ -119,12 +168,15 @@ pub(crate) fn write_line(
         status: page.status,
         content_type: page.content_type.as_deref(),
         bytes: page.bytes,
+        stored_bytes: page.stored_bytes,
         fetched_at: timestamp::rfc3339_millis(page.fetched_at),
-        elapsed_ms: page.elapsed_ms,
+        elapsed_ms: millis(page.elapsed),
+        ttfb_ms: page.ttfb.map(millis),
         links: page.links,
         attempts: page.attempts,
         redirect: page.redirect.as_deref(),
         truncated: page.truncated,
+        dropped: &page.dropped,
         error: page.error.as_deref(),
         warc,
     };
@@ -148,7 +200,7 @@ mod tests {
     fn page() -> PageRecord {
         PageRecord {
             fetched_at: UNIX_EPOCH + Duration::from_millis(1_700_000_000_042),
-            elapsed_ms: 12,
+            elapsed: Duration::from_micros(12_345),
             ..PageRecord::new("https://example.com/", 0)
         }
     }
@@ -164,8 +216,8 @@ mod tests {
         assert_eq!(
             line(&page(), None),
             "{\"url\":\"https://example.com/\",\"depth\":0,\"parent\":null,\"status\":null,\
-             \"content_type\":null,\"bytes\":0,\"fetched_at\":\"2023-11-14T22:13:20.042Z\",\
-             \"elapsed_ms\":12,\"links\":0,\"attempts\":1}\n"
+             \"content_type\":null,\"bytes\":0,\"stored_bytes\":0,\"fetched_at\":\"2023-11-14T22:13:20.042Z\",\
+             \"elapsed_ms\":12.345,\"links\":0,\"attempts\":1}\n"
         );
     }
 
@@ -176,18 +228,21 @@ mod tests {
         p.status = Some(301);
         p.content_type = Some("text/html".into());
         p.bytes = 5;
+        p.ttfb = Some(Duration::from_micros(412));
+        p.stored_bytes = 4;
         p.links = 3;
         p.attempts = 2;
         p.redirect = Some("https://example.com/r".into());
         p.truncated = true;
+        p.dropped = Dropped { links_over_cap: 4, redirect_over_limit: 1, ..Dropped::default() };
         p.error = Some("body \"cut\"\nhere".into());
         let loc = WarcLocation { file: "crawld-20231114221320-00000.warc.gz".into(), offset: 7, length: 9 };
         assert_eq!(
             line(&p, Some(&loc)),
             "{\"url\":\"https://example.com/\",\"depth\":0,\"parent\":\"https://example.com/p\",\"status\":301,\
-             \"content_type\":\"text/html\",\"bytes\":5,\"fetched_at\":\"2023-11-14T22:13:20.042Z\",\
-             \"elapsed_ms\":12,\"links\":3,\"attempts\":2,\"redirect\":\"https://example.com/r\",\
-             \"truncated\":true,\"error\":\"body \\\"cut\\\"\\nhere\",\
+             \"content_type\":\"text/html\",\"bytes\":5,\"stored_bytes\":4,\"fetched_at\":\"2023-11-14T22:13:20.042Z\",\
+             \"elapsed_ms\":12.345,\"ttfb_ms\":0.412,\"links\":3,\"attempts\":2,\"redirect\":\"https://example.com/r\",\
+             \"truncated\":true,\"dropped\":{\"links_over_cap\":4,\"redirect_over_limit\":1},\"error\":\"body \\\"cut\\\"\\nhere\",\
              \"warc\":{\"file\":\"crawld-20231114221320-00000.warc.gz\",\"offset\":7,\"length\":9}}\n"
         );
     }

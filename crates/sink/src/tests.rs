@@ -26,7 +26,7 @@ fn page(url: &str, depth: u32, parent: Option<&str>) -> PageRecord {
     PageRecord {
         parent: parent.map(Into::into),
         fetched_at: fetched_at(),
-        elapsed_ms: 40,
+        elapsed: Duration::from_millis(40),
         ..PageRecord::new(url, depth)
     }
 }
@@ -44,6 +44,7 @@ fn exchange(path: &str, status: &str, body: impl Into<Bytes>, ip: Option<IpAddr>
 fn with_exchange(mut p: PageRecord, status: u16, ex: HttpExchange) -> PageRecord {
     p.status = Some(status);
     p.bytes = ex.body.len() as u64;
+    p.stored_bytes = ex.body.len() as u64;
     p.archive = Some(WarcPair::encode(&p.url, p.fetched_at, p.truncated, &ex).unwrap());
     p
 }
@@ -205,25 +206,25 @@ async fn pages_and_warc_round_trip() {
     assert_eq!(
         got[0],
         format!(
-            r#"{{"url":"http://example.com/","depth":0,"parent":null,"status":200,"content_type":"text/html","bytes":15,"fetched_at":"{ts}","elapsed_ms":40,"links":2,"attempts":1,"warc":{{"file":"{file_name}","offset":{o1},"length":{l1}}}}}"#
+            r#"{{"url":"http://example.com/","depth":0,"parent":null,"status":200,"content_type":"text/html","bytes":15,"stored_bytes":15,"fetched_at":"{ts}","elapsed_ms":40.0,"links":2,"attempts":1,"warc":{{"file":"{file_name}","offset":{o1},"length":{l1}}}}}"#
         )
     );
     assert_eq!(
         got[1],
         format!(
-            r#"{{"url":"http://example.com/old","depth":1,"parent":"http://example.com/","status":301,"content_type":null,"bytes":0,"fetched_at":"{ts}","elapsed_ms":40,"links":0,"attempts":1,"redirect":"http://example.com/new","warc":{{"file":"{file_name}","offset":{o2},"length":{l2}}}}}"#
+            r#"{{"url":"http://example.com/old","depth":1,"parent":"http://example.com/","status":301,"content_type":null,"bytes":0,"stored_bytes":0,"fetched_at":"{ts}","elapsed_ms":40.0,"links":0,"attempts":1,"redirect":"http://example.com/new","warc":{{"file":"{file_name}","offset":{o2},"length":{l2}}}}}"#
         )
     );
     assert_eq!(
         got[2],
         format!(
-            r#"{{"url":"http://example.com/down","depth":1,"parent":"http://example.com/","status":null,"content_type":null,"bytes":0,"fetched_at":"{ts}","elapsed_ms":40,"links":0,"attempts":3,"error":"connection refused"}}"#
+            r#"{{"url":"http://example.com/down","depth":1,"parent":"http://example.com/","status":null,"content_type":null,"bytes":0,"stored_bytes":0,"fetched_at":"{ts}","elapsed_ms":40.0,"links":0,"attempts":3,"error":"connection refused"}}"#
         )
     );
     assert_eq!(
         got[3],
         format!(
-            r#"{{"url":"http://example.com/big","depth":1,"parent":"http://example.com/","status":200,"content_type":"application/octet-stream","bytes":1000,"fetched_at":"{ts}","elapsed_ms":40,"links":0,"attempts":1,"truncated":true,"warc":{{"file":"{file_name}","offset":{o4},"length":{l4}}}}}"#
+            r#"{{"url":"http://example.com/big","depth":1,"parent":"http://example.com/","status":200,"content_type":"application/octet-stream","bytes":1000,"stored_bytes":1000,"fetched_at":"{ts}","elapsed_ms":40.0,"links":0,"attempts":1,"truncated":true,"warc":{{"file":"{file_name}","offset":{o4},"length":{l4}}}}}"#
         )
     );
 

@@ -31,16 +31,23 @@ pub fn config(seeds: &[String]) -> (Config, tempfile::TempDir) {
     (config, dir)
 }
 
-/// Run a crawl to its end (bounded by a minute, so a hang fails the test instead of the suite).
+/// Run a crawl that is expected to complete (nothing left), and read its output.
 pub async fn crawl(config: Config) -> Output {
+    let (summary, out) = crawl_to_the_end(config).await;
+    assert_eq!(summary.ending, crawld::Ending::Complete, "{:?}", summary.failure);
+    out
+}
+
+/// Run a crawl to its end, however it ends (bounded by a minute, so a hang fails the test instead of
+/// the suite).
+pub async fn crawl_to_the_end(config: Config) -> (crawld::CrawlSummary, Output) {
     let out = config.out.clone();
     config.validate().unwrap();
     let summary = tokio::time::timeout(Duration::from_secs(60), crawld::run(config, CancellationToken::new()))
         .await
         .expect("the crawl finished within a minute")
         .unwrap();
-    assert_eq!(summary.ending, crawld::Ending::Complete);
-    Output::read(&out)
+    (summary, Output::read(&out))
 }
 
 /// A crawl's output directory, read back.

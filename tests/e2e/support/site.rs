@@ -86,9 +86,13 @@ pub struct Hit {
 #[derive(Debug, Default)]
 struct Shared {
     routes: Mutex<HashMap<String, Page>>,
+    /// Pages served for every path under a prefix that has no route of its own.
+    prefixes: Mutex<Vec<(String, Page)>>,
     /// Answers given in turn; the last one repeats.
     sequences: Mutex<HashMap<String, std::collections::VecDeque<Page>>>,
     hits: Mutex<Vec<Hit>>,
+    /// Paths whose request has reached the handler, in order (a hit is logged only when answered).
+    started: Mutex<Vec<String>>,
     in_flight: AtomicUsize,
     max_in_flight: AtomicUsize,
 }
@@ -130,6 +134,12 @@ impl Site {
         self.shared.routes.lock().unwrap().insert(path.to_owned(), page);
     }
 
+    /// Answer every path that starts with `prefix` (and has no route of its own) with `page`: a site of
+    /// any size for the cost of one route.
+    pub fn route_prefix(&self, prefix: &str, page: Page) {
+        self.shared.prefixes.lock().unwrap().push((prefix.to_owned(), page));
+    }
+
     /// Answer `path` with each of `pages` in turn, then keep giving the last one.
     pub fn route_sequence(&self, path: &str, pages: Vec<Page>) {
         self.shared.sequences.lock().unwrap().insert(path.to_owned(), pages.into());
@@ -147,6 +157,11 @@ impl Site {
         self.hits().iter().filter(|h| h.path == path).count()
     }
 
+    /// Whether a request for `path` has reached the site (answered or not).
+    pub fn started(&self, path: &str) -> bool {
+        self.shared.started.lock().unwrap().iter().any(|p| p == path)
+    }
+
     /// Most requests this site ever had in flight at once.
     pub fn max_in_flight(&self) -> usize {
         self.shared.max_in_flight.load(Ordering::SeqCst)
@@ -158,13 +173,16 @@ async fn serve(State(shared): State<Arc<Shared>>, uri: Uri, headers: axum::http:
     let now = shared.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
     shared.max_in_flight.fetch_max(now, Ordering::SeqCst);
     let path = uri.path_and_query().map_or(uri.path(), |pq| pq.as_str()).to_owned();
+    shared.started.lock().unwrap().push(path.clone());
     let next_in_sequence = shared
         .sequences
         .lock()
         .unwrap()
         .get_mut(&path)
         .and_then(|pages| if pages.len() > 1 { pages.pop_front() } else { pages.front().cloned() });
-    let page = next_in_sequence.or_else(|| shared.routes.lock().unwrap().get(&path).cloned());
+    let page = next_in_sequence.or_else(|| shared.routes.lock().unwrap().get(&path).cloned()).or_else(|| {
+        shared.prefixes.lock().unwrap().iter().find(|(p, _)| path.starts_with(p)).map(|(_, page)| page.clone())
+    });
     let page = page.unwrap_or_else(|| Page::status(404));
     if !page.delay.is_zero() {
         tokio::time::sleep(page.delay).await;
