@@ -119,6 +119,19 @@ pub struct Lease {
     pub first_of_host: bool,
 }
 
+impl Lease {
+    /// The URL as it was queued, to queue it again.
+    fn candidate(&self) -> Candidate {
+        Candidate {
+            url: self.url.clone(),
+            fingerprint: self.fingerprint,
+            depth: self.depth,
+            parent: self.parent.clone(),
+            redirects: self.redirects,
+        }
+    }
+}
+
 /// The answer of [`Frontier::next`].
 #[derive(Debug)]
 pub enum Next {
@@ -351,16 +364,7 @@ impl Frontier {
         self.seen.mark_retrying(lease.fingerprint);
         let state = &mut self.hosts[lease.host.index()];
         state.hold_until(not_before);
-        state.push_retry(host::Entry {
-            candidate: Candidate {
-                url: lease.url.clone(),
-                fingerprint: lease.fingerprint,
-                depth: lease.depth,
-                parent: lease.parent.clone(),
-                redirects: lease.redirects,
-            },
-            retries: lease.retries + 1,
-        });
+        state.push_retry(host::Entry { candidate: lease.candidate(), retries: lease.retries + 1 });
         self.queued += 1;
         self.release(lease, Some(now));
     }
@@ -374,16 +378,7 @@ impl Frontier {
             // Leased again later, it is counted again then.
             self.leased = self.leased.saturating_sub(1);
         }
-        self.hosts[lease.host.index()].push_retry(host::Entry {
-            candidate: Candidate {
-                url: lease.url.clone(),
-                fingerprint: lease.fingerprint,
-                depth: lease.depth,
-                parent: lease.parent.clone(),
-                redirects: lease.redirects,
-            },
-            retries: lease.retries,
-        });
+        self.hosts[lease.host.index()].push_retry(host::Entry { candidate: lease.candidate(), retries: lease.retries });
         self.queued += 1;
         self.release(lease, requested_at);
     }
