@@ -293,17 +293,16 @@ fn links_of(ctx: &TaskContext, lease: &Lease, response: &Response, filtered: &mu
     let mut links = Vec::new();
     // Taken after parsing: the scheduler may be waiting to widen the scope.
     let scope = ctx.scope();
-    for url in extracted.links {
-        if !filtered.admit(&scope, &url, &lease.url) {
+    for link in extracted.links {
+        if !filtered.admit(&scope, &link.url, &lease.url) {
             continue;
         }
         if too_deep {
             filtered.too_deep += 1;
             continue;
         }
-        let fp = fingerprint(&url);
-        if ctx.seen.may_improve(fp, depth) {
-            links.push((url, fp));
+        if ctx.seen.may_improve(link.fingerprint, depth) {
+            links.push((link.url, link.fingerprint));
         }
     }
     (found, links)

@@ -36,7 +36,7 @@
 //! assert_eq!(found.links.len(), 2);
 //!
 //! // Links are kept as written; the normalized form is the dedup key.
-//! let intro = &found.links[0];
+//! let intro = &found.links[0].url;
 //! assert_eq!(intro.as_str(), "http://www.example.com/Docs/%7Eintro");
 //! assert_eq!(normalize(intro), "http://www.example.com/Docs/~intro");
 //! assert_eq!(fingerprint(intro), fingerprint(&Url::parse("HTTP://WWW.example.com:80/Docs/~intro")?));
@@ -46,7 +46,7 @@
 //!     ..ScopeRules::default()
 //! });
 //! assert_eq!(scope.check(intro), Ok(()));
-//! assert_eq!(scope.check(&found.links[1]), Err(OutOfScope::Host));
+//! assert_eq!(scope.check(&found.links[1].url), Err(OutOfScope::Host));
 //! # Ok::<(), url::ParseError>(())
 //! ```
 
@@ -58,6 +58,6 @@ mod scope;
 mod tokens;
 
 pub use decode::{decode_html, is_html};
-pub use links::{ExtractedLinks, extract_links, extract_links_dom};
+pub use links::{ExtractedLinks, Link, extract_links, extract_links_dom};
 pub use normalize::{fingerprint, normalize};
 pub use scope::{OutOfScope, Scope, ScopeRules};

@@ -13,9 +13,18 @@ use crate::scan::{RawLinks, Source, scan};
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ExtractedLinks {
     /// Absolute http(s) URLs without fragment, in document order, unique by `normalize()` key.
-    pub links: Vec<Url>,
+    pub links: Vec<Link>,
     /// Unique links past `max_links`: found, counted, and not returned.
     pub over_cap: usize,
+}
+
+/// One link of a page, with the fingerprint it was deduplicated by (so nobody computes it twice).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Link {
+    /// As written (resolved, fragment removed).
+    pub url: Url,
+    /// [`fingerprint`] of `url`.
+    pub fingerprint: u128,
 }
 
 /// Absolute http(s) links found in an HTML document, in document order, deduplicated by
@@ -93,14 +102,15 @@ fn collect(page_url: &Url, raw: &RawLinks, max_links: usize) -> ExtractedLinks {
         };
         // The set keeps a 128-bit fingerprint per unique link, past the cap too: counting what the cap
         // drops costs 16 bytes a link however long its URL.
-        if !seen.insert(fingerprint(&url)) {
+        let fingerprint = fingerprint(&url);
+        if !seen.insert(fingerprint) {
             continue;
         }
         if out.links.len() >= max_links {
             out.over_cap += 1;
             continue;
         }
-        out.links.push(url);
+        out.links.push(Link { url, fingerprint });
     }
     out
 }
@@ -174,7 +184,7 @@ mod tests {
     const PAGE: &str = "http://example.com/dir/page.html";
 
     fn links(html: &str) -> Vec<String> {
-        extract(html, usize::MAX).links.into_iter().map(String::from).collect()
+        extract(html, usize::MAX).links.into_iter().map(|l| String::from(l.url)).collect()
     }
 
     /// Both paths, which must agree.
@@ -286,7 +296,7 @@ mod tests {
             <a href="/4"></a><a href="/2"></a>"#;
         let got = extract(html, 2);
         assert_eq!(got.links.len(), 2);
-        assert_eq!(got.links[1].as_str(), "http://example.com/2");
+        assert_eq!(got.links[1].url.as_str(), "http://example.com/2");
         // /3 (twice) and /4; repeats of /1 and /2 are not drops.
         assert_eq!(got.over_cap, 2);
 

@@ -15,8 +15,8 @@ fn both(path: &Path, base: &Url) -> ExtractedLinks {
     let fast = extract_links(base, &html, usize::MAX);
     let dom = extract_links_dom(base, &html, usize::MAX);
     if fast != dom {
-        let only_fast: Vec<_> = fast.links.iter().filter(|u| !dom.links.contains(u)).map(Url::as_str).collect();
-        let only_dom: Vec<_> = dom.links.iter().filter(|u| !fast.links.contains(u)).map(Url::as_str).collect();
+        let only_fast: Vec<_> = fast.links.iter().filter(|l| !dom.links.contains(l)).map(|l| l.url.as_str()).collect();
+        let only_dom: Vec<_> = dom.links.iter().filter(|l| !fast.links.contains(l)).map(|l| l.url.as_str()).collect();
         panic!(
             "{}: tokenizer and DOM differ\n  only tokenizer: {only_fast:?}\n  only DOM: {only_dom:?}\n  \
              same sets, other order: {}",
@@ -50,7 +50,7 @@ fn committed_corpus_agrees() {
 fn tricky_page_finds_what_a_browser_would_and_nothing_hidden() {
     let base = Url::parse("http://docs.example.org/section/page.html").unwrap();
     let found = both(&corpus().join("tricky.html"), &base);
-    let urls: Vec<&str> = found.links.iter().map(Url::as_str).collect();
+    let urls: Vec<&str> = found.links.iter().map(|l| l.url.as_str()).collect();
     for hidden in ["in-comment", "in-title", "in-script", "double-escaped", "in-style", "in-noscript", "in-textarea"] {
         assert!(!urls.iter().any(|u| u.contains(hidden)), "{hidden} found in {urls:?}");
     }
