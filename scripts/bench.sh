@@ -43,7 +43,8 @@
 #                scripts/bench/wrk-urls.lua), (b) crawld's link extractor alone over the same pages read
 #                from disk (decode_html + extract_links, one core), in MB/s and pages/s; and crawld's
 #                pages/s as a fraction of each. Neither bound includes the other's cost.
-# Output: markdown tables on stdout, also written to BENCH_DIR/report.md; raw data under BENCH_DIR/runs.
+# Output: markdown tables on stdout, also written to BENCH_DIR/report.md (report-scale.md); raw data under
+# BENCH_DIR/runs (runs-scale): per crawl the GNU time output, the counted pages, the exit code and a log.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -231,7 +232,7 @@ write_crawld_config() {
 
 # crawl SITE CRAWLER ROUND: one timed crawl; leaves runs/SITE/CRAWLER.ROUND.{time,pages,rc,log}.
 crawl() {
-  local site=$1 name=$2 round=$3 url=${SEED_URL[$1]} dir="$WORK/runs/$1" out="$WORK/out/$2" rc=0
+  local site=$1 name=$2 round=$3 url=${SEED_URL[$1]} dir="$RUNS/$1" out="$WORK/out/$2" rc=0
   local base="$dir/$name.$round" cmd
   mkdir -p "$dir"
   rm -rf "$out" && mkdir -p "$out"
@@ -254,7 +255,7 @@ crawl() {
 
 # bounds SITE ROUND: nginx's GET rate over the reference URLs (wrk) and the extractor over the same files.
 bounds() {
-  local site=$1 round=$2 dir="$WORK/runs/$1" ref="$WORK/ref/$1"
+  local site=$1 round=$2 dir="$RUNS/$1" ref="$WORK/ref/$1"
   : > "$WORK/logs/$site.access.log"
   timeout $((WRK_SECONDS + 30)) wrk -t2 -c"$CONCURRENCY" -d"${WRK_SECONDS}s" -s "$HELPERS/wrk-urls.lua" \
     "${ORIGIN[$site]}" -- "$ref/ref-urls.txt" > "$dir/wrk.$round" 2>&1 || true
@@ -267,8 +268,12 @@ bounds() {
 # --- main ----------------------------------------------------------------------------------------
 install_deps
 build
-mkdir -p "$WORK"/{sites,ref,runs,out,logs,missed}
-rm -rf "$WORK/runs" "$WORK/missed" && mkdir -p "$WORK/runs" "$WORK/missed"
+# The scale mode keeps its results apart (runs-scale/, missed-scale/, report-scale.md).
+SUFFIX=${MODE#bench}
+SUFFIX=${SUFFIX:+-$SUFFIX}
+RUNS="$WORK/runs$SUFFIX"
+mkdir -p "$WORK"/{sites,ref,out,logs}
+rm -rf "$RUNS" "$WORK/missed$SUFFIX" && mkdir -p "$RUNS" "$WORK/missed$SUFFIX"
 declare -A DOCROOT SEED_PATH SEED_URL ORIGIN
 i=0
 for site in "${SITE_LIST[@]}"; do
@@ -309,6 +314,6 @@ stop_nginx
   echo
   for site in "${SITE_LIST[@]}"; do
     echo "$site ${DOCROOT[$site]} ${SEED_PATH[$site]}"
-  done > "$WORK/sites.txt"
-  python3 "$HELPERS/report.py" "$WORK" "$MODE" "$ROUNDS" "$WORK/sites.txt" "${CRAWLER_LIST[@]}"
-} | tee "$WORK/report.md"
+  done > "$WORK/sites$SUFFIX.txt"
+  python3 "$HELPERS/report.py" "$WORK" "$MODE" "$ROUNDS" "$WORK/sites$SUFFIX.txt" "${CRAWLER_LIST[@]}"
+} | tee "$WORK/report$SUFFIX.md"

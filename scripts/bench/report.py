@@ -2,15 +2,18 @@
 """Markdown report of a scripts/bench.sh run.
 
 Usage: report.py WORK MODE ROUNDS SITES_FILE CRAWLER...
-Reads WORK/runs/SITE/CRAWLER.ROUND.{pages,time,rc} (pages: the distinct paths nginx answered 200
+Reads WORK/runs/SITE/ (runs-scale/ in the scale mode) CRAWLER.ROUND.{pages,time,rc} (pages: the distinct paths nginx answered 200
 text/html to a GET; time: GNU time -v), WORK/runs/SITE/{wrk,extract}.ROUND (the bounds) and
-WORK/ref/SITE/ref-paths.txt (the reference BFS). Writes the pages each crawler missed to WORK/missed/.
+WORK/ref/SITE/ref-paths.txt (the reference BFS). Writes the pages each crawler missed to WORK/missed/
+(missed-scale/).
 """
 import os
 import re
 import statistics
 import sys
 from dataclasses import dataclass
+
+RUNS, MISSED = "runs", "missed"  # runs-scale, missed-scale in the scale mode
 
 
 @dataclass
@@ -52,7 +55,7 @@ def parse_time(path: str) -> tuple[float, float, float]:
 
 
 def load_run(work: str, site: str, crawler: str, rnd: int, ref: set[str]) -> Run | None:
-    base = os.path.join(work, "runs", site, f"{crawler}.{rnd}")
+    base = os.path.join(work, RUNS, site, f"{crawler}.{rnd}")
     if not os.path.exists(base + ".time"):
         return None
     pages = set(read_lines(base + ".pages"))
@@ -93,7 +96,7 @@ def write_missed(work: str, site: str, crawler: str, runs: dict[int, Run], ref: 
         lines += [f"extra {p}" for p in extra[:50]]
     if not lines:
         return None
-    path = os.path.join(work, "missed", f"{site}.{crawler}.txt")
+    path = os.path.join(work, MISSED, f"{site}.{crawler}.txt")
     with open(path, "w", errors="surrogateescape") as f:
         f.write("\n".join(lines) + "\n")
     return path
@@ -169,16 +172,18 @@ def bounds_table(work: str, site: str, rounds: int, crawld_runs: dict[int, Run])
     wrk, mbs, eps = [], [], []
     for rnd in range(1, rounds + 1):
         try:
-            m = re.search(r"Requests/sec:\s+([\d.]+)", open(os.path.join(work, "runs", site, f"wrk.{rnd}")).read())
+            m = re.search(r"Requests/sec:\s+([\d.]+)", open(os.path.join(work, RUNS, site, f"wrk.{rnd}")).read())
             if m:
                 wrk.append(float(m.group(1)))
-            text = open(os.path.join(work, "runs", site, f"extract.{rnd}")).read()
+            text = open(os.path.join(work, RUNS, site, f"extract.{rnd}")).read()
             kv = dict(re.findall(r"(\w+)=([\d.]+)", text))
             if "mb_per_s" in kv:
                 mbs.append(float(kv["mb_per_s"]))
                 eps.append(float(kv["pages_per_s"]))
         except FileNotFoundError:
             continue
+    if not wrk and not mbs:
+        return []
     crawld_pps = median([r.pps for r in crawld_runs.values()])
     out = ["| bound (median of rounds) | rate | crawld pages/s as a fraction |", "|---|---|---|"]
     if wrk:
@@ -217,6 +222,9 @@ def scale_report(work: str, rounds: int, sites: list[tuple[str, str, str]], craw
 def main() -> None:
     work, mode, rounds, sites_file = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
     crawlers = sys.argv[5:]
+    if mode == "scale":
+        global RUNS, MISSED
+        RUNS, MISSED = "runs-scale", "missed-scale"
     sites = [tuple(line.split(" ", 2)) for line in read_lines(sites_file)]
     (scale_report if mode == "scale" else bench_report)(work, rounds, sites, crawlers)
 
