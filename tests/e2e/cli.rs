@@ -131,6 +131,9 @@ fn demo_crawls_its_own_site_with_no_internet() {
     assert!(statuses.contains(&404) && statuses.contains(&301), "statuses: {statuses:?}");
     assert!(out.lines.iter().any(|l| l["error"] == "disallowed by robots.txt"));
     assert_eq!(out.lines.iter().filter(|l| l["status"] == 200).count(), 60 + 2, "60 pages, the home page, a CSV");
+    // Logs written to a pipe or a file carry no terminal colour codes.
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("crawl starting") && !stderr.contains('\x1b'), "{stderr}");
 }
 
 /// Regression (issue 10): two demos started in the same second chose the same output directory, and
