@@ -173,3 +173,28 @@ async fn a_redirect_to_a_url_waiting_for_a_retry_does_not_end_the_crawl_early() 
     assert_eq!(out.page(&site.url("/x"))["depth"], 2);
     assert_eq!(out.stats()["queued"], 0);
 }
+
+/// Regression: a connection dropped before the response head was taken for a host that cannot be
+/// reached, so one such URL held its whole host and the host's other pages were recorded unrequested.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_url_whose_connection_drops_before_the_head_does_not_take_its_host_down() {
+    let pages: Vec<String> = (0..8).map(|i| format!("/p{i}")).collect();
+    let mut links = vec!["/drop"];
+    links.extend(pages.iter().map(String::as_str));
+    let site = Site::start("127.0.0.1", [("/", Page::links(&links)), ("/drop", Page::drop_connection())]).await;
+    for page in &pages {
+        site.route(page, Page::links(&[]).delay(Duration::from_millis(50)));
+    }
+    let (mut config, _dir) = config(&[site.url("/")]);
+    config.politeness.per_host_concurrency = 1.try_into().unwrap();
+    config.crawl.max_retries = 1;
+    let out = crawl(config).await;
+
+    for page in &pages {
+        assert_eq!(out.page(&site.url(page))["status"], 200, "{page}: {}", out.page(&site.url(page)));
+    }
+    let dropped = out.page(&site.url("/drop"));
+    assert_eq!((dropped["status"].as_u64(), dropped["attempts"].as_u64()), (None, Some(2)), "{dropped}");
+    assert_eq!(site.count("/drop"), 0, "never answered");
+    assert!(site.started("/drop"));
+}

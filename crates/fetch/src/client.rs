@@ -262,17 +262,40 @@ impl Fetcher {
 }
 
 fn classify_send_error(e: &reqwest::Error) -> FetchFailure {
-    if e.is_connect() {
+    if is_connect_failure(e) {
         FetchFailure::Connect(error_text(e))
     } else if e.is_timeout() {
         FetchFailure::Timeout
     } else if e.is_builder() {
         FetchFailure::Other(error_text(e))
     } else {
-        // The connection broke or the peer spoke something other than HTTP before a head arrived; as
-        // transient as a refused connection.
-        FetchFailure::Connect(error_text(e))
+        // Connected, then the connection broke or the peer spoke something other than HTTP before a head
+        // arrived: that URL failed, the host is there.
+        FetchFailure::Request(error_text(e))
     }
+}
+
+/// Whether no connection could be made at all (DNS, refused, connect timeout, TLS handshake): the one
+/// kind of failure that says the host is unreachable. reqwest marks errors of its connector `is_connect`;
+/// an io error of a connect kind anywhere in the chain counts too, whatever layer reported it.
+fn is_connect_failure(e: &reqwest::Error) -> bool {
+    use std::io::ErrorKind;
+    if e.is_connect() {
+        return true;
+    }
+    let mut source = std::error::Error::source(e);
+    while let Some(cause) = source {
+        if let Some(io) = cause.downcast_ref::<std::io::Error>()
+            && matches!(
+                io.kind(),
+                ErrorKind::ConnectionRefused | ErrorKind::HostUnreachable | ErrorKind::NetworkUnreachable
+            )
+        {
+            return true;
+        }
+        source = cause.source();
+    }
+    false
 }
 
 /// The causes under reqwest's generic "error sending request for url (..)", joined: short and URL-free.

@@ -62,9 +62,14 @@ pub struct Exchange {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum FetchFailure {
-    /// DNS, TCP, TLS or the connection broke before a response head arrived.
+    /// No connection to the host could be made: DNS, a refused or timed-out connect, TLS. Says the host
+    /// is unreachable, not just this URL.
     #[error("connect failed: {0}")]
     Connect(String),
+    /// Connected, but the connection broke (or the peer spoke something other than HTTP) after the request
+    /// and before a response head. A failure of this URL, as transient as a 5xx.
+    #[error("request failed: {0}")]
+    Request(String),
     /// The whole-request timeout expired (before the head or while reading the body).
     #[error("timed out")]
     Timeout,
@@ -88,10 +93,13 @@ pub enum Retry {
 }
 
 impl Response {
-    /// Connect errors, timeouts, body errors, 5xx, 429 and 408 are worth another attempt; 4xx and the rest are not.
+    /// Connect and request errors, timeouts, body errors, 5xx, 429 and 408 are worth another attempt; 4xx and
+    /// the rest are not.
     pub fn retry(&self) -> Retry {
-        let transient_failure =
-            matches!(self.failure, Some(FetchFailure::Connect(_) | FetchFailure::Timeout | FetchFailure::Body(_)));
+        let transient_failure = matches!(
+            self.failure,
+            Some(FetchFailure::Connect(_) | FetchFailure::Request(_) | FetchFailure::Timeout | FetchFailure::Body(_))
+        );
         let transient_status = matches!(self.status, Some(500..=599 | 429 | 408));
         if transient_failure || transient_status { Retry::After(self.retry_after) } else { Retry::No }
     }
@@ -160,6 +168,7 @@ mod tests {
         assert_eq!(resp(Some(408), None).retry(), Retry::After(None));
         assert_eq!(resp(Some(429), None).retry(), Retry::After(None));
         assert_eq!(resp(None, Some(FetchFailure::Connect("refused".into()))).retry(), Retry::After(None));
+        assert_eq!(resp(None, Some(FetchFailure::Request("reset".into()))).retry(), Retry::After(None));
         assert_eq!(resp(Some(200), Some(FetchFailure::Timeout)).retry(), Retry::After(None));
         assert_eq!(resp(Some(200), Some(FetchFailure::Body("reset".into()))).retry(), Retry::After(None));
         assert_eq!(resp(Some(200), Some(FetchFailure::Decode("bad gzip".into()))).retry(), Retry::No);

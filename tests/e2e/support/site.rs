@@ -28,6 +28,8 @@ pub enum Content {
     Bytes(Bytes),
     /// A body of this many bytes, streamed in 64 KiB chunks.
     Stream(usize),
+    /// No answer at all: the connection is dropped once the request has been read.
+    Drop,
 }
 
 impl Page {
@@ -56,6 +58,11 @@ impl Page {
 
     pub fn redirect(status: u16, to: &str) -> Page {
         Page::status(status).header("location", to)
+    }
+
+    /// A path whose connection is closed before any response head is sent.
+    pub fn drop_connection() -> Page {
+        Page { body: Content::Drop, ..Page::status(200) }
     }
 
     pub fn header(mut self, name: &str, value: &str) -> Page {
@@ -188,11 +195,17 @@ async fn serve(State(shared): State<Arc<Shared>>, uri: Uri, headers: axum::http:
         tokio::time::sleep(page.delay).await;
     }
     shared.in_flight.fetch_sub(1, Ordering::SeqCst);
+    if matches!(page.body, Content::Drop) {
+        // Unwinding out of the handler ends hyper's connection task, which drops the socket unanswered.
+        // resume_unwind skips the panic hook, so nothing is printed.
+        std::panic::resume_unwind(Box::new("connection dropped on purpose"));
+    }
     let user_agent = headers.get("user-agent").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
     shared.hits.lock().unwrap().push(Hit { path, user_agent, started, finished: Instant::now() });
 
     let body = match page.body {
         Content::Bytes(bytes) => Body::from(bytes),
+        Content::Drop => Body::empty(),
         Content::Stream(size) => {
             let chunk = Bytes::from(vec![b'x'; 64 * 1024]);
             let chunks = size.div_ceil(chunk.len());

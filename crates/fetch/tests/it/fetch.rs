@@ -311,6 +311,34 @@ async fn refused_connection_is_a_connect_failure() {
     assert!(text.starts_with("connect failed: ") && text.len() < 400, "{text}");
 }
 
+/// Regression: a connection that broke after the request was sent was called a connect failure, which
+/// holds the whole host.
+#[tokio::test]
+async fn a_connection_dropped_before_the_head_is_a_request_failure_not_a_connect_failure() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let mut n = 0;
+        while let Ok((mut sock, _)) = listener.accept().await {
+            let mut buf = [0u8; 1024];
+            let _ = sock.read(&mut buf).await;
+            n += 1;
+            if n % 2 == 0 {
+                // A reset rather than a close.
+                let _ = sock.set_zero_linger();
+            }
+            drop(sock);
+        }
+    });
+    for _ in 0..2 {
+        let r = fetcher().fetch(&url(addr, "/")).await;
+        assert!(matches!(r.failure, Some(FetchFailure::Request(_))), "{:?}", r.failure);
+        assert_eq!(r.status, None);
+        assert_eq!(r.retry(), Retry::After(None));
+        assert!(r.failure.unwrap().to_string().starts_with("request failed: "));
+    }
+}
+
 #[tokio::test]
 async fn not_http_at_all() {
     // A peer that answers with garbage and hangs up.
