@@ -165,6 +165,15 @@ impl Outcome {
         }
     }
 
+    /// Whether the host answered (robots.txt or the page itself): it is not down.
+    pub fn host_answered(&self) -> bool {
+        match self {
+            Outcome::Blocked { .. } => true,
+            Outcome::Fetched { response, .. } => response.status.is_some(),
+            _ => false,
+        }
+    }
+
     /// Why the host could not be reached at all, when that is what this outcome says.
     pub fn unreachable(&self) -> Option<String> {
         match self {

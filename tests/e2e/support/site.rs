@@ -122,7 +122,12 @@ impl Site {
     /// Serve `routes` on `ip` (any 127.0.0.x), on a free port. Unknown paths answer 404.
     pub async fn start(ip: &str, routes: impl IntoIterator<Item = (&'static str, Page)>) -> Site {
         let ip: IpAddr = ip.parse().unwrap();
-        let listener = tokio::net::TcpListener::bind((ip, 0)).await.unwrap();
+        Site::start_at(SocketAddr::new(ip, 0), routes).await
+    }
+
+    /// Serve `routes` on this very address: a site that comes up where nothing listened before.
+    pub async fn start_at(addr: SocketAddr, routes: impl IntoIterator<Item = (&'static str, Page)>) -> Site {
+        let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
         let addr = listener.local_addr().unwrap();
         let shared = Arc::new(Shared::default());
         shared.routes.lock().unwrap().extend(routes.into_iter().map(|(p, page)| (p.to_owned(), page)));
