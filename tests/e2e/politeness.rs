@@ -350,3 +350,26 @@ async fn a_fetch_cut_short_by_the_grace_period_is_recorded_as_abandoned() {
     let stats = out.stats();
     assert_eq!((stats["abandoned"].as_u64(), stats["pages"].as_u64()), (Some(1), Some(2)), "{stats}");
 }
+
+/// Regression: one rule the robots.txt parser rejects (here a pattern too large to compile) voided the
+/// whole file, and the host was crawled as if it allowed everything. RFC 9309 §2.2: only that line goes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_bad_robots_txt_rule_does_not_void_the_others() {
+    let robots = format!("User-agent: *\nDisallow: /{}$\nDisallow: /private\n", "ab".repeat(20_000));
+    let site = Site::start(
+        "127.0.0.1",
+        [
+            ("/robots.txt", Page::typed("text/plain", robots)),
+            ("/", Page::links(&["/private/x", "/public"])),
+            ("/private/x", Page::links(&[])),
+            ("/public", Page::links(&[])),
+        ],
+    )
+    .await;
+    let (config, _dir) = config(&[site.url("/")]);
+    let out = crawl(config).await;
+
+    assert_eq!(site.count("/private/x"), 0, "requests: {:?}", site.paths());
+    assert_eq!(out.page(&site.url("/private/x"))["error"], "disallowed by robots.txt");
+    assert_eq!(out.page(&site.url("/public"))["status"], 200);
+}
