@@ -113,6 +113,37 @@ async fn a_non_html_page_is_recorded_but_not_parsed() {
     assert_eq!(site.count("/hidden1") + site.count("/hidden2"), 0);
 }
 
+/// Regression: a body served as application/octet-stream was sniffed and, when it looked like HTML,
+/// parsed for links. Only a missing or unknown Content-Type is sniffed (WHATWG MIME Sniffing).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_a_missing_or_unknown_content_type_is_sniffed_for_html() {
+    let html = |target: &str| format!("<html><body><a href=\"{target}\">x</a></body></html>");
+    let untyped = Page { headers: Vec::new(), ..Page::typed("", html("/from-untyped")) };
+    let site = Site::start(
+        "127.0.0.1",
+        [
+            ("/", Page::links(&["/binary", "/plain", "/untyped", "/unknown"])),
+            ("/binary", Page::typed("application/octet-stream", html("/from-binary"))),
+            ("/plain", Page::typed("text/plain; charset=utf-8", html("/from-plain"))),
+            ("/untyped", untyped),
+            ("/unknown", Page::typed("application/unknown", html("/from-unknown"))),
+        ],
+    )
+    .await;
+    site.route_prefix("/from-", Page::links(&[]));
+    let (config, _dir) = config(&[site.url("/")]);
+    let out = crawl(config).await;
+
+    for page in ["/binary", "/plain"] {
+        let line = out.page(&site.url(page));
+        assert_eq!((line["status"].as_u64(), line["links"].as_u64()), (Some(200), Some(0)), "{line}");
+    }
+    assert_eq!(site.count("/from-binary") + site.count("/from-plain"), 0, "requests: {:?}", site.paths());
+    assert_eq!(out.page(&site.url("/untyped"))["content_type"], serde_json::Value::Null);
+    assert_eq!(out.page(&site.url("/from-untyped"))["status"], 200);
+    assert_eq!(out.page(&site.url("/from-unknown"))["status"], 200);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_gzip_page_is_decoded_for_links_and_archived_as_sent() {
     let html = "<html><body><a href=\"/from-gzip\">x</a></body></html>";
