@@ -373,7 +373,8 @@ impl Crawl<'_> {
         if lease.depth == 0 {
             self.note_seed(&outcome, &record);
         }
-        self.warn_of_guards(&lease, &record);
+        let capped = matches!(&outcome, Outcome::Fetched { response, .. } if response.body_capped);
+        self.warn_of_guards(&lease, &record, capped);
         if let Outcome::Fetched { links, redirect, filtered, .. } = &outcome {
             self.stats.count_filtered(filtered);
             let parent: Arc<str> = Arc::from(lease.url.as_str());
@@ -460,10 +461,10 @@ impl Crawl<'_> {
 
     /// Warn the first time a guard drops something of a host; later drops are only counted (pages.jsonl
     /// and stats.json), so that a site of a million pages does not log a million lines.
-    fn warn_of_guards(&mut self, lease: &Lease, record: &PageRecord) {
+    /// `capped`: the body was cut at the cap, as received or once decoded.
+    fn warn_of_guards(&mut self, lease: &Lease, record: &PageRecord, capped: bool) {
         let d = &record.dropped;
-        let counts =
-            [d.links_over_cap, d.url_too_long, d.repeated_segments, d.redirect_over_limit, u32::from(record.truncated)];
+        let counts = [d.links_over_cap, d.url_too_long, d.repeated_segments, d.redirect_over_limit, u32::from(capped)];
         for (&(reason, limit, what), count) in GUARDS.iter().zip(counts) {
             if count == 0 || !self.warned.insert((lease.host, reason)) {
                 continue;

@@ -28,8 +28,12 @@ pub struct Response {
     /// Body bytes received from the wire. Counts the whole of the last chunk read, so on a truncated
     /// response it can exceed the cap by up to one chunk (it measures bandwidth, not what was kept).
     pub wire_bytes: u64,
-    /// The wire body or the decoded body hit the cap.
-    pub truncated: bool,
+    /// Why the body as received (`exchange.raw_body`, what is archived) is shorter than what the server
+    /// sent; `None` when it is whole. A whole body that decodes to more than the cap is not truncated:
+    /// see `body_capped`.
+    pub truncated: Option<Truncation>,
+    /// `body` was stopped at the cap: the body as received hit it, or decoding expanded it past it.
+    pub body_capped: bool,
     /// From the start of the request to the end of the body (or the failure).
     pub elapsed: Duration,
     /// From the start of the request to the response head (time to first byte); `None` without one.
@@ -56,6 +60,17 @@ pub struct Exchange {
     pub raw_body: Bytes,
     /// The peer address, when the connection reported one.
     pub remote_ip: Option<IpAddr>,
+}
+
+/// Why a body as received stops short, in the terms of WARC 1.1's `WARC-Truncated`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Truncation {
+    /// Cut at the body cap.
+    Length,
+    /// The whole-request timeout expired while the body was arriving.
+    Time,
+    /// The connection broke while the body was arriving.
+    Disconnect,
 }
 
 /// Why a fetch produced no complete response.
@@ -118,7 +133,8 @@ impl Response {
             retry_after: None,
             body: Bytes::new(),
             wire_bytes: 0,
-            truncated: false,
+            truncated: None,
+            body_capped: false,
             elapsed: Duration::ZERO,
             ttfb: None,
             fetched_at,

@@ -12,6 +12,7 @@ use axum::extract::State;
 use axum::http::{HeaderName, HeaderValue, StatusCode, Uri};
 use axum::response::Response;
 use bytes::Bytes;
+use futures_util::StreamExt;
 
 /// What the site answers for one path.
 #[derive(Debug, Clone)]
@@ -30,6 +31,10 @@ pub enum Content {
     Stream(usize),
     /// No answer at all: the connection is dropped once the request has been read.
     Drop,
+    /// The head and these bytes, then nothing more: the body never ends.
+    Stall(Bytes),
+    /// The head and these bytes, then the connection breaks (the chunked body is never finished).
+    Cut(Bytes),
 }
 
 impl Page {
@@ -211,6 +216,17 @@ async fn serve(State(shared): State<Arc<Shared>>, uri: Uri, headers: axum::http:
     let body = match page.body {
         Content::Bytes(bytes) => Body::from(bytes),
         Content::Drop => Body::empty(),
+        Content::Stall(first) => Body::from_stream(
+            futures_util::stream::once(async move { Ok::<_, std::io::Error>(first) })
+                .chain(futures_util::stream::pending()),
+        ),
+        // The break comes a moment later, once the head and the first bytes are out.
+        Content::Cut(first) => {
+            Body::from_stream(futures_util::stream::iter([Ok(first)]).chain(futures_util::stream::once(async {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                Err(std::io::Error::other("connection cut on purpose"))
+            })))
+        }
         Content::Stream(size) => {
             let chunk = Bytes::from(vec![b'x'; 64 * 1024]);
             let chunks = size.div_ceil(chunk.len());
