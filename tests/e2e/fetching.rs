@@ -86,7 +86,7 @@ async fn a_huge_page_is_capped_while_streaming() {
     let out = crawl(config).await;
 
     let huge = out.page(&site.url("/huge"));
-    assert_eq!(huge["truncated"], true);
+    assert_eq!(huge["truncated"], "length");
     let bytes = huge["bytes"].as_u64().unwrap();
     assert!((1 << 20..=(1 << 20) + (64 << 10)).contains(&bytes), "read {bytes} bytes of a 50 MB page");
     assert_eq!(huge["stored_bytes"], 1 << 20, "what is kept stops at the cap");
@@ -111,6 +111,37 @@ async fn a_non_html_page_is_recorded_but_not_parsed() {
     assert_eq!(data["content_type"], "application/json");
     assert_eq!(out.page(&site.url("/notes.txt"))["links"], 0);
     assert_eq!(site.count("/hidden1") + site.count("/hidden2"), 0);
+}
+
+/// Regression: a body served as application/octet-stream was sniffed and, when it looked like HTML,
+/// parsed for links. Only a missing or unknown Content-Type is sniffed (WHATWG MIME Sniffing).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_a_missing_or_unknown_content_type_is_sniffed_for_html() {
+    let html = |target: &str| format!("<html><body><a href=\"{target}\">x</a></body></html>");
+    let untyped = Page { headers: Vec::new(), ..Page::typed("", html("/from-untyped")) };
+    let site = Site::start(
+        "127.0.0.1",
+        [
+            ("/", Page::links(&["/binary", "/plain", "/untyped", "/unknown"])),
+            ("/binary", Page::typed("application/octet-stream", html("/from-binary"))),
+            ("/plain", Page::typed("text/plain; charset=utf-8", html("/from-plain"))),
+            ("/untyped", untyped),
+            ("/unknown", Page::typed("application/unknown", html("/from-unknown"))),
+        ],
+    )
+    .await;
+    site.route_prefix("/from-", Page::links(&[]));
+    let (config, _dir) = config(&[site.url("/")]);
+    let out = crawl(config).await;
+
+    for page in ["/binary", "/plain"] {
+        let line = out.page(&site.url(page));
+        assert_eq!((line["status"].as_u64(), line["links"].as_u64()), (Some(200), Some(0)), "{line}");
+    }
+    assert_eq!(site.count("/from-binary") + site.count("/from-plain"), 0, "requests: {:?}", site.paths());
+    assert_eq!(out.page(&site.url("/untyped"))["content_type"], serde_json::Value::Null);
+    assert_eq!(out.page(&site.url("/from-untyped"))["status"], 200);
+    assert_eq!(out.page(&site.url("/from-unknown"))["status"], 200);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -172,4 +203,29 @@ async fn a_redirect_to_a_url_waiting_for_a_retry_does_not_end_the_crawl_early() 
     assert!(out.has(&site.url("/z")), "requests: {:?}", site.paths());
     assert_eq!(out.page(&site.url("/x"))["depth"], 2);
     assert_eq!(out.stats()["queued"], 0);
+}
+
+/// Regression: a connection dropped before the response head was taken for a host that cannot be
+/// reached, so one such URL held its whole host and the host's other pages were recorded unrequested.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_url_whose_connection_drops_before_the_head_does_not_take_its_host_down() {
+    let pages: Vec<String> = (0..8).map(|i| format!("/p{i}")).collect();
+    let mut links = vec!["/drop"];
+    links.extend(pages.iter().map(String::as_str));
+    let site = Site::start("127.0.0.1", [("/", Page::links(&links)), ("/drop", Page::drop_connection())]).await;
+    for page in &pages {
+        site.route(page, Page::links(&[]).delay(Duration::from_millis(50)));
+    }
+    let (mut config, _dir) = config(&[site.url("/")]);
+    config.politeness.per_host_concurrency = 1.try_into().unwrap();
+    config.crawl.max_retries = 1;
+    let out = crawl(config).await;
+
+    for page in &pages {
+        assert_eq!(out.page(&site.url(page))["status"], 200, "{page}: {}", out.page(&site.url(page)));
+    }
+    let dropped = out.page(&site.url("/drop"));
+    assert_eq!((dropped["status"].as_u64(), dropped["attempts"].as_u64()), (None, Some(2)), "{dropped}");
+    assert_eq!(site.count("/drop"), 0, "never answered");
+    assert!(site.started("/drop"));
 }

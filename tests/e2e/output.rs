@@ -5,7 +5,7 @@ use std::io::Read;
 
 use warc::WarcHeader;
 
-use crate::support::{Page, Site, config, crawl};
+use crate::support::{Content, Page, Site, config, crawl};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_page_is_in_pages_jsonl_and_its_exchange_in_warc() {
@@ -143,4 +143,57 @@ async fn every_page_is_counted_once_under_the_name_of_its_outcome() {
     );
     assert_eq!(stats["pages"], 5);
     assert!(stats.get("errors").is_none(), "{stats}");
+}
+
+/// Regression: a body cut by the timeout or a broken connection was archived without WARC-Truncated,
+/// and a complete raw body whose decoded size hit the cap was marked `length` (WARC 1.1 §5.13: the
+/// reason is about the record's block, the bytes as received). pages.jsonl gives the same reason.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn warc_truncated_gives_the_real_reason_and_pages_jsonl_the_same() {
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    std::io::Write::write_all(&mut gz, &vec![b' '; 1 << 20]).unwrap();
+    let gz = gz.finish().unwrap();
+    let site = Site::start(
+        "127.0.0.1",
+        [
+            ("/", Page::links(&["/stall", "/cut", "/expands", "/huge", "/whole"])),
+            ("/stall", Page { body: Content::Stall("<html>first part".into()), ..Page::typed("text/html", "") }),
+            ("/cut", Page { body: Content::Cut("<html>first part".into()), ..Page::typed("text/html", "") }),
+            ("/expands", Page::typed("text/html", gz).header("content-encoding", "gzip")),
+            ("/huge", Page { body: Content::Stream(1 << 20), ..Page::typed("text/html", "") }),
+            ("/whole", Page::links(&[])),
+        ],
+    )
+    .await;
+    let (mut config, _dir) = config(&[site.url("/")]);
+    config.fetch.timeout = std::time::Duration::from_millis(800);
+    config.fetch.max_body_bytes = (64u64 << 10).try_into().unwrap();
+    config.crawl.max_retries = 0;
+    let out = crawl(config).await;
+
+    let mut truncated: HashMap<String, Option<String>> = HashMap::new();
+    for entry in std::fs::read_dir(out.dir.join("warc")).unwrap() {
+        for record in warc::WarcReader::from_path_gzip(entry.unwrap().path()).unwrap().iter_records() {
+            let record = record.unwrap();
+            if record.header(WarcHeader::WarcType).unwrap() == "response" {
+                let uri = record.header(WarcHeader::TargetURI).unwrap().to_string();
+                truncated.insert(uri, record.header(WarcHeader::Truncated).map(|t| t.to_string()));
+            }
+        }
+    }
+    for (path, want) in [
+        ("/stall", Some("time")),
+        ("/cut", Some("disconnect")),
+        ("/huge", Some("length")),
+        ("/expands", None),
+        ("/whole", None),
+    ] {
+        let url = site.url(path);
+        assert_eq!(truncated[&url].as_deref(), want, "WARC-Truncated of {path}");
+        let line = out.page(&url);
+        assert_eq!(line["status"], 200, "{line}");
+        assert_eq!(line["truncated"].as_str(), want, "{line}");
+    }
+    assert_eq!(out.page(&site.url("/expands"))["stored_bytes"], out.page(&site.url("/expands"))["bytes"]);
+    assert_eq!(out.stats()["truncated"], 3);
 }

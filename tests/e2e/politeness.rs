@@ -232,15 +232,49 @@ async fn a_host_that_stays_unreachable_is_held_and_its_other_urls_recorded_witho
     let (mut config, _dir) = config(&[home.url("/")]);
     config.scope.allowed_hosts = vec!["127.0.0.2".into(), "127.0.0.3".into()];
     config.crawl.max_retries = 1;
+    config.politeness.host_down_hold = Duration::from_millis(300);
     let out = crawl(config).await;
 
-    // One URL spent its two attempts on robots.txt; the other 19 were recorded without a request.
-    assert_eq!(down.paths(), ["/robots.txt", "/robots.txt"]);
+    // One URL spent its two attempts on robots.txt and the host was held; its other URLs waited for
+    // the end of the hold (their one retry), then a second URL spent its attempts too. The host stayed
+    // down through the retries, so the other 18 were recorded without a request.
+    assert_eq!(down.paths(), ["/robots.txt"; 4]);
     let errors: Vec<&str> = links.iter().map(|l| out.page(l)["error"].as_str().unwrap()).collect();
-    assert_eq!(errors.iter().filter(|e| **e == "robots.txt unavailable: 503").count(), 1);
+    assert_eq!(errors.iter().filter(|e| **e == "robots.txt unavailable: 503").count(), 2);
     let held = "host unreachable, not requested (robots.txt unavailable: 503)";
-    assert_eq!(errors.iter().filter(|e| **e == held).count(), 19, "{errors:#?}");
-    assert_eq!(out.stats()["host_down_skipped"], 19);
+    assert_eq!(errors.iter().filter(|e| **e == held).count(), 18, "{errors:#?}");
+    assert_eq!(out.stats()["host_down_skipped"], 18);
+}
+
+/// Regression: the URLs of a held host were recorded as unreachable, unrequested, even when the host
+/// came back before the hold ended; now they wait for the end of the hold and are fetched then.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_urls_of_a_held_host_are_fetched_when_it_comes_back() {
+    // An address where nothing listens yet: connections are refused.
+    let addr = std::net::TcpListener::bind("127.0.0.4:0").unwrap().local_addr().unwrap();
+    let links: Vec<String> = (0..5).map(|i| format!("http://{addr}/p{i}")).collect();
+    let links: Vec<&str> = links.iter().map(String::as_str).collect();
+    let home = Site::start("127.0.0.2", [("/", Page::links(&links))]).await;
+    let (mut config, _dir) = config(&[home.url("/")]);
+    config.scope.allowed_hosts = vec!["127.0.0.2".into(), "127.0.0.4".into()];
+    config.crawl.max_retries = 2;
+    config.politeness.host_down_hold = Duration::from_secs(2);
+    let out_dir = config.out.clone();
+    let crawl = tokio::spawn(crawl(config));
+
+    // The seed and the first URL of the dead host, which spent its attempts on refused connections.
+    while Output::lines_in(&out_dir) < 2 {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let site = crate::support::Site::start_at(addr, [("/robots.txt", Page::status(404))]).await;
+    site.route_prefix("/p", Page::links(&[]));
+    let out = crawl.await.unwrap();
+
+    let statuses: Vec<_> = links.iter().map(|l| out.page(l)["status"].as_u64()).collect();
+    assert_eq!(statuses.iter().filter(|s| **s == Some(200)).count(), 4, "{:#?}", out.lines);
+    let first = links.iter().find(|l| out.page(l)["status"].is_null()).unwrap();
+    assert!(out.page(first)["error"].as_str().unwrap().contains("connect failed"), "{}", out.page(first));
+    assert_eq!(out.stats()["host_down_skipped"], 0);
 }
 
 /// Issue 10: a host stayed at one request at a time until its whole first page had finished, not
@@ -315,4 +349,27 @@ async fn a_fetch_cut_short_by_the_grace_period_is_recorded_as_abandoned() {
     assert!(slow["error"].as_str().unwrap().starts_with("abandoned"), "{slow}");
     let stats = out.stats();
     assert_eq!((stats["abandoned"].as_u64(), stats["pages"].as_u64()), (Some(1), Some(2)), "{stats}");
+}
+
+/// Regression: one rule the robots.txt parser rejects (here a pattern too large to compile) voided the
+/// whole file, and the host was crawled as if it allowed everything. RFC 9309 §2.2: only that line goes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_bad_robots_txt_rule_does_not_void_the_others() {
+    let robots = format!("User-agent: *\nDisallow: /{}$\nDisallow: /private\n", "ab".repeat(20_000));
+    let site = Site::start(
+        "127.0.0.1",
+        [
+            ("/robots.txt", Page::typed("text/plain", robots)),
+            ("/", Page::links(&["/private/x", "/public"])),
+            ("/private/x", Page::links(&[])),
+            ("/public", Page::links(&[])),
+        ],
+    )
+    .await;
+    let (config, _dir) = config(&[site.url("/")]);
+    let out = crawl(config).await;
+
+    assert_eq!(site.count("/private/x"), 0, "requests: {:?}", site.paths());
+    assert_eq!(out.page(&site.url("/private/x"))["error"], "disallowed by robots.txt");
+    assert_eq!(out.page(&site.url("/public"))["status"], 200);
 }

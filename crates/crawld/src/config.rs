@@ -75,7 +75,8 @@ pub struct PolitenessSection {
     #[serde(with = "humantime_serde")]
     pub max_crawl_delay: Duration,
     /// After a URL of a host could not connect (or get robots.txt) through all its retries, the host's
-    /// other URLs are recorded as unreachable, without a request, for this long.
+    /// other URLs wait this long before they are tried again. Each hold in a row counts as one retry
+    /// of them; past `max_retries` holds they are recorded as unreachable, without a request, for this long.
     #[serde(with = "humantime_serde")]
     pub host_down_hold: Duration,
 }

@@ -175,6 +175,19 @@ pub async fn run(config: Config, cancel: CancellationToken) -> anyhow::Result<Cr
     Ok(CrawlSummary { ending, stats, elapsed: started.elapsed(), failure })
 }
 
+/// A host that could not be reached through all the retries of a URL.
+#[derive(Debug)]
+struct Down {
+    /// The end of the current hold.
+    until: Instant,
+    reason: String,
+    /// Holds in a row, without the host answering in between. While it is at most `max_retries`, the
+    /// host's URLs wait in the frontier for the end of the hold, each hold standing for one retry of
+    /// them all; past that the host stayed down through their retries, and they are recorded
+    /// unrequested until the hold ends.
+    holds: u32,
+}
+
 /// Whether any seed answered, and what happened to those that did not.
 #[derive(Debug, Default)]
 struct SeedReport {
@@ -208,8 +221,8 @@ struct Crawl<'a> {
     sink: Sink,
     ctx: Arc<TaskContext>,
     stats: Stats,
-    /// Hosts held as unreachable: until when, and why.
-    down: HashMap<HostId, (Instant, String)>,
+    /// Hosts held as unreachable, until they answer again.
+    down: HashMap<HostId, Down>,
     /// The per-host concurrency hint was given.
     hinted: bool,
     /// Leases handed to the pool and not finished yet, by fingerprint: what a shutdown may abandon.
@@ -288,14 +301,32 @@ impl Crawl<'_> {
         None
     }
 
-    /// Why a host is held as unreachable, while it is.
-    fn down_reason(&mut self, host: HostId) -> Option<String> {
-        let (until, reason) = self.down.get(&host)?;
-        if *until > Instant::now() {
-            return Some(reason.clone());
+    /// Why a host's URLs are to be recorded without a request: it stayed unreachable through their
+    /// retries and its hold has not ended.
+    fn down_reason(&self, host: HostId) -> Option<String> {
+        let down = self.down.get(&host)?;
+        (down.holds > self.config.crawl.max_retries && down.until > Instant::now()).then(|| down.reason.clone())
+    }
+
+    /// A URL of this host could not reach it through all its retries: hold the host.
+    fn hold(&mut self, host: HostId, reason: String) {
+        let now = Instant::now();
+        let hold = self.config.politeness.host_down_hold;
+        let holds = match self.down.get(&host) {
+            // Its other URLs failing alongside belong to the same hold.
+            Some(down) if down.until > now => down.holds,
+            Some(down) => down.holds + 1,
+            None => 1,
+        };
+        let name = self.frontier.host_name(host).to_owned();
+        if holds > self.config.crawl.max_retries {
+            warn!(host = name, %reason, ?hold, holds,
+                "host still unreachable after its URLs' retries: they are recorded without a request for a while");
+        } else {
+            warn!(host = name, %reason, ?hold, holds, "host unreachable: its URLs wait for the end of the hold");
+            self.frontier.pause_host(host, (now + hold).into_std());
         }
-        self.down.remove(&host);
-        None
+        self.down.insert(host, Down { until: now + hold, reason, holds });
     }
 
     /// Hand a finished fetch to the sink and its links to the frontier; or queue it again for a retry.
@@ -309,6 +340,7 @@ impl Crawl<'_> {
         }
         let outcome = match end {
             End::RobotsTxtOnly { crawl_delay } => {
+                self.down.remove(&lease.host);
                 self.frontier.set_host_delay(lease.host, crawl_delay);
                 self.frontier.give_back(&lease, Some(now));
                 return Ok(());
@@ -332,16 +364,17 @@ impl Crawl<'_> {
             return Ok(());
         }
         if let Some(reason) = outcome.unreachable() {
-            warn!(host = self.frontier.host_name(lease.host), %reason, hold = ?self.config.politeness.host_down_hold,
-                "host unreachable: its URLs are recorded without a request for a while");
-            self.down.insert(lease.host, (Instant::now() + self.config.politeness.host_down_hold, reason));
+            self.hold(lease.host, reason);
+        } else if outcome.host_answered() {
+            self.down.remove(&lease.host);
         }
         let record = PageRecord { archive, ..task::page_record(&lease, &outcome) };
         self.stats.count(&record, &outcome);
         if lease.depth == 0 {
             self.note_seed(&outcome, &record);
         }
-        self.warn_of_guards(&lease, &record);
+        let capped = matches!(&outcome, Outcome::Fetched { response, .. } if response.body_capped);
+        self.warn_of_guards(&lease, &record, capped);
         if let Outcome::Fetched { links, redirect, filtered, .. } = &outcome {
             self.stats.count_filtered(filtered);
             let parent: Arc<str> = Arc::from(lease.url.as_str());
@@ -428,10 +461,10 @@ impl Crawl<'_> {
 
     /// Warn the first time a guard drops something of a host; later drops are only counted (pages.jsonl
     /// and stats.json), so that a site of a million pages does not log a million lines.
-    fn warn_of_guards(&mut self, lease: &Lease, record: &PageRecord) {
+    /// `capped`: the body was cut at the cap, as received or once decoded.
+    fn warn_of_guards(&mut self, lease: &Lease, record: &PageRecord, capped: bool) {
         let d = &record.dropped;
-        let counts =
-            [d.links_over_cap, d.url_too_long, d.repeated_segments, d.redirect_over_limit, u32::from(record.truncated)];
+        let counts = [d.links_over_cap, d.url_too_long, d.repeated_segments, d.redirect_over_limit, u32::from(capped)];
         for (&(reason, limit, what), count) in GUARDS.iter().zip(counts) {
             if count == 0 || !self.warned.insert((lease.host, reason)) {
                 continue;

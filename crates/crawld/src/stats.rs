@@ -65,7 +65,7 @@ impl Stats {
     pub fn count(&mut self, page: &PageRecord, outcome: &Outcome) {
         self.pages += 1;
         self.bytes += page.bytes;
-        self.truncated += u64::from(page.truncated);
+        self.truncated += u64::from(page.truncated.is_some());
         let class = match outcome {
             Outcome::Blocked { .. } => &mut self.robots_blocked,
             Outcome::RobotsUnavailable { .. } => &mut self.robots_unavailable,

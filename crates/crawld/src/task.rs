@@ -8,7 +8,7 @@ use std::time::Duration;
 use crawld_extract::{OutOfScope, Scope, decode_html, extract_links, fingerprint, is_html};
 use crawld_fetch::{FetchFailure, Fetcher, Response, RobotsVerdict};
 use crawld_frontier::{Lease, SeenSet};
-use crawld_sink::{Dropped, HttpExchange, PageRecord, WarcPair};
+use crawld_sink::{Dropped, HttpExchange, PageRecord, Truncation, WarcPair};
 use futures_util::FutureExt;
 use tracing::{debug, instrument};
 use url::Url;
@@ -165,6 +165,15 @@ impl Outcome {
         }
     }
 
+    /// Whether the host answered (robots.txt or the page itself): it is not down.
+    pub fn host_answered(&self) -> bool {
+        match self {
+            Outcome::Blocked { .. } => true,
+            Outcome::Fetched { response, .. } => response.status.is_some(),
+            _ => false,
+        }
+    }
+
     /// Why the host could not be reached at all, when that is what this outcome says.
     pub fn unreachable(&self) -> Option<String> {
         match self {
@@ -248,9 +257,18 @@ fn archive(ctx: &TaskContext, response: &Response) -> Option<WarcPair> {
         body: ex.raw_body.clone(),
         remote_ip: ex.remote_ip,
     };
-    WarcPair::encode(response.url.as_str(), response.fetched_at, response.truncated, &exchange)
+    WarcPair::encode(response.url.as_str(), response.fetched_at, truncation(response), &exchange)
         .inspect_err(|e| tracing::error!(url = %response.url, error = %e, "cannot encode WARC records"))
         .ok()
+}
+
+/// Why the body as received, which is what WARC archives, stops short: the same on the record and the line.
+fn truncation(response: &Response) -> Option<Truncation> {
+    response.truncated.map(|cut| match cut {
+        crawld_fetch::Truncation::Length => Truncation::Length,
+        crawld_fetch::Truncation::Time => Truncation::Time,
+        crawld_fetch::Truncation::Disconnect => Truncation::Disconnect,
+    })
 }
 
 /// The redirect target of a 3xx response, when the crawl follows it.
@@ -342,7 +360,7 @@ fn response_record(r: &Response, depth: u32) -> PageRecord {
         ttfb: r.ttfb,
         error: r.failure.as_ref().map(|f| f.to_string()),
         redirect: r.location.as_ref().map(|l| l.to_string()),
-        truncated: r.truncated,
+        truncated: truncation(r),
         ..PageRecord::new(r.url.as_str(), depth)
     }
 }

@@ -9,17 +9,18 @@ const SNIFF_LEN: usize = 512;
 /// How much of the body [`decode_html`] scans for a `<meta>` charset (the WHATWG prescan size).
 const PRESCAN_LEN: usize = 1024;
 
-/// Is this body HTML? By Content-Type (text/html, application/xhtml+xml) when present; when the header is
-/// missing or is application/octet-stream, sniff the first 512 bytes (skip BOM/whitespace; `<!doctype html`,
-/// `<html`, `<head`, `<body`, `<script`, `<title`, `<a `, `<p>`, `<!--` … case-insensitive, roughly as the WHATWG
-/// MIME sniffing "HTML" patterns). Any other declared type (image/png, text/plain, text/csv, application/json) -> false.
-///
-/// An empty header, `unknown/unknown` and `*/*` are treated like a missing one, as WHATWG does.
+/// Is this body HTML? The Content-Type decides: text/html and application/xhtml+xml are, every other
+/// type is not (application/octet-stream and text/plain included: the server said what the body is).
+/// Only when the type is missing or unknown, as the WHATWG MIME Sniffing standard defines it (no header,
+/// one that is not a valid MIME type, `unknown/unknown`, `application/unknown`, `*/*`), are the first 512
+/// bytes sniffed (skip BOM/whitespace; `<!doctype html`, `<html`, `<head`, `<body`, `<script`, `<title`,
+/// `<a `, `<p>`, `<!--` … case-insensitive, roughly as its "HTML" patterns).
 pub fn is_html(content_type: Option<&str>, body: &[u8]) -> bool {
     let essence = content_type.map(mime_essence).unwrap_or_default();
     match essence.as_str() {
         "text/html" | "application/xhtml+xml" => true,
-        "" | "application/octet-stream" | "unknown/unknown" | "*/*" => sniff_html(body),
+        "unknown/unknown" | "application/unknown" | "*/*" => sniff_html(body),
+        essence if !is_mime_type(essence) => sniff_html(body),
         _ => false,
     }
 }
@@ -42,6 +43,13 @@ pub fn decode_html<'a>(body: &'a [u8], content_type: Option<&str>) -> Cow<'a, st
 fn mime_essence(content_type: &str) -> String {
     let essence = content_type.split(';').next().unwrap_or_default();
     essence.trim().to_ascii_lowercase()
+}
+
+/// `type/subtype`, each a non-empty HTTP token: what a header must hold to name a type at all.
+fn is_mime_type(essence: &str) -> bool {
+    let token =
+        |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
+    essence.split_once('/').is_some_and(|(kind, subtype)| token(kind) && token(subtype))
 }
 
 fn is_ws(b: u8) -> bool {
@@ -226,18 +234,27 @@ mod tests {
 
     #[test]
     fn is_html_by_header() {
-        let cases: [(Option<&str>, &[u8], bool); 14] = [
-            (Some("text/html"), b"", true),
+        let cases = [
+            (Some("text/html"), &b""[..], true),
             (Some("Text/HTML; charset=utf-8"), b"plain words", true),
             (Some(" application/xhtml+xml "), b"", true),
             (Some("image/png"), b"<html>", false),
             (Some("text/plain"), b"<!doctype html>", false),
+            (Some("text/plain; charset=utf-8"), b"<a href=\"/x\">x</a>", false),
             (Some("text/csv"), b"<p>", false),
             (Some("application/json"), b"<html>", false),
-            (Some("application/octet-stream"), b"<html><body>", true),
+            // Declared binary: recorded, never parsed, whatever it looks like.
+            (Some("application/octet-stream"), b"<html><body>", false),
             (Some("application/octet-stream"), b"\x89PNG\r\n", false),
+            // Missing or unknown: sniffed.
             (Some(""), b"<html>", true),
             (Some("unknown/unknown"), b"<p>hi", true),
+            (Some("application/unknown"), b"<p>hi", true),
+            (Some("Application/Unknown; x=y"), b"\x89PNG\r\n", false),
+            (Some("*/*"), b"<!-- c -->", true),
+            (Some("html"), b"<html>", true),
+            (Some("text/"), b"<html>", true),
+            (Some("text/ht ml"), b"<html>", true),
             (None, b"<!DOCTYPE HTML PUBLIC>", true),
             (None, b"{\"a\": 1}", false),
             (None, b"", false),

@@ -11,7 +11,7 @@ use tracing::{debug, instrument, warn};
 use url::{Position, Url};
 
 use crate::body;
-use crate::response::{Exchange, FetchFailure, Response, parse_retry_after};
+use crate::response::{Exchange, FetchFailure, Response, Truncation, parse_retry_after};
 use crate::robots::{RobotsCache, RobotsVerdict};
 
 /// The Accept header sent with every request.
@@ -157,7 +157,8 @@ impl Fetcher {
             status = resp.status,
             wire_bytes = resp.wire_bytes,
             body_bytes = resp.body.len(),
-            truncated = resp.truncated,
+            truncated = resp.truncated.map(tracing::field::debug),
+            body_capped = resp.body_capped,
             elapsed_ms = resp.elapsed.as_secs_f64() * 1000.0,
             failure = resp.failure.as_ref().map(tracing::field::display),
             "fetched"
@@ -228,7 +229,13 @@ impl Fetcher {
         // Dropping an unfinished body closes the connection rather than draining the rest of it.
         drop(resp);
         out.wire_bytes = raw.wire_bytes;
-        out.truncated = raw.truncated;
+        out.truncated = match &raw.failure {
+            _ if raw.truncated => Some(Truncation::Length),
+            Some(FetchFailure::Timeout) => Some(Truncation::Time),
+            Some(_) => Some(Truncation::Disconnect),
+            None => None,
+        };
+        out.body_capped = raw.truncated;
         out.failure = raw.failure;
         let input_cut = raw.truncated || out.failure.is_some();
 
@@ -239,7 +246,7 @@ impl Fetcher {
                     tokio::task::spawn_blocking(move || body::decode(&encoded, &codings, cap, input_cut)).await;
                 match decoded {
                     Ok(Ok(decoded)) => {
-                        out.truncated |= decoded.truncated;
+                        out.body_capped |= decoded.truncated;
                         decoded.body
                     }
                     Ok(Err(why)) => {
@@ -262,17 +269,40 @@ impl Fetcher {
 }
 
 fn classify_send_error(e: &reqwest::Error) -> FetchFailure {
-    if e.is_connect() {
+    if is_connect_failure(e) {
         FetchFailure::Connect(error_text(e))
     } else if e.is_timeout() {
         FetchFailure::Timeout
     } else if e.is_builder() {
         FetchFailure::Other(error_text(e))
     } else {
-        // The connection broke or the peer spoke something other than HTTP before a head arrived; as
-        // transient as a refused connection.
-        FetchFailure::Connect(error_text(e))
+        // Connected, then the connection broke or the peer spoke something other than HTTP before a head
+        // arrived: that URL failed, the host is there.
+        FetchFailure::Request(error_text(e))
     }
+}
+
+/// Whether no connection could be made at all (DNS, refused, connect timeout, TLS handshake): the one
+/// kind of failure that says the host is unreachable. reqwest marks errors of its connector `is_connect`;
+/// an io error of a connect kind anywhere in the chain counts too, whatever layer reported it.
+fn is_connect_failure(e: &reqwest::Error) -> bool {
+    use std::io::ErrorKind;
+    if e.is_connect() {
+        return true;
+    }
+    let mut source = std::error::Error::source(e);
+    while let Some(cause) = source {
+        if let Some(io) = cause.downcast_ref::<std::io::Error>()
+            && matches!(
+                io.kind(),
+                ErrorKind::ConnectionRefused | ErrorKind::HostUnreachable | ErrorKind::NetworkUnreachable
+            )
+        {
+            return true;
+        }
+        source = cause.source();
+    }
+    false
 }
 
 /// The causes under reqwest's generic "error sending request for url (..)", joined: short and URL-free.

@@ -53,5 +53,5 @@ mod robots;
 
 pub use client::{ACCEPT, ACCEPT_ENCODING, FetchConfig, FetchError, Fetcher};
 pub use pool::FetchPool;
-pub use response::{Exchange, FetchFailure, MAX_RETRY_AFTER, Response, Retry};
+pub use response::{Exchange, FetchFailure, MAX_RETRY_AFTER, Response, Retry, Truncation};
 pub use robots::RobotsVerdict;

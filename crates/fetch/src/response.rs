@@ -28,8 +28,12 @@ pub struct Response {
     /// Body bytes received from the wire. Counts the whole of the last chunk read, so on a truncated
     /// response it can exceed the cap by up to one chunk (it measures bandwidth, not what was kept).
     pub wire_bytes: u64,
-    /// The wire body or the decoded body hit the cap.
-    pub truncated: bool,
+    /// Why the body as received (`exchange.raw_body`, what is archived) is shorter than what the server
+    /// sent; `None` when it is whole. A whole body that decodes to more than the cap is not truncated:
+    /// see `body_capped`.
+    pub truncated: Option<Truncation>,
+    /// `body` was stopped at the cap: the body as received hit it, or decoding expanded it past it.
+    pub body_capped: bool,
     /// From the start of the request to the end of the body (or the failure).
     pub elapsed: Duration,
     /// From the start of the request to the response head (time to first byte); `None` without one.
@@ -58,13 +62,29 @@ pub struct Exchange {
     pub remote_ip: Option<IpAddr>,
 }
 
+/// Why a body as received stops short, in the terms of WARC 1.1's `WARC-Truncated`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Truncation {
+    /// Cut at the body cap.
+    Length,
+    /// The whole-request timeout expired while the body was arriving.
+    Time,
+    /// The connection broke while the body was arriving.
+    Disconnect,
+}
+
 /// Why a fetch produced no complete response.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum FetchFailure {
-    /// DNS, TCP, TLS or the connection broke before a response head arrived.
+    /// No connection to the host could be made: DNS, a refused or timed-out connect, TLS. Says the host
+    /// is unreachable, not just this URL.
     #[error("connect failed: {0}")]
     Connect(String),
+    /// Connected, but the connection broke (or the peer spoke something other than HTTP) after the request
+    /// and before a response head. A failure of this URL, as transient as a 5xx.
+    #[error("request failed: {0}")]
+    Request(String),
     /// The whole-request timeout expired (before the head or while reading the body).
     #[error("timed out")]
     Timeout,
@@ -88,10 +108,13 @@ pub enum Retry {
 }
 
 impl Response {
-    /// Connect errors, timeouts, body errors, 5xx, 429 and 408 are worth another attempt; 4xx and the rest are not.
+    /// Connect and request errors, timeouts, body errors, 5xx, 429 and 408 are worth another attempt; 4xx and
+    /// the rest are not.
     pub fn retry(&self) -> Retry {
-        let transient_failure =
-            matches!(self.failure, Some(FetchFailure::Connect(_) | FetchFailure::Timeout | FetchFailure::Body(_)));
+        let transient_failure = matches!(
+            self.failure,
+            Some(FetchFailure::Connect(_) | FetchFailure::Request(_) | FetchFailure::Timeout | FetchFailure::Body(_))
+        );
         let transient_status = matches!(self.status, Some(500..=599 | 429 | 408));
         if transient_failure || transient_status { Retry::After(self.retry_after) } else { Retry::No }
     }
@@ -110,7 +133,8 @@ impl Response {
             retry_after: None,
             body: Bytes::new(),
             wire_bytes: 0,
-            truncated: false,
+            truncated: None,
+            body_capped: false,
             elapsed: Duration::ZERO,
             ttfb: None,
             fetched_at,
@@ -160,6 +184,7 @@ mod tests {
         assert_eq!(resp(Some(408), None).retry(), Retry::After(None));
         assert_eq!(resp(Some(429), None).retry(), Retry::After(None));
         assert_eq!(resp(None, Some(FetchFailure::Connect("refused".into()))).retry(), Retry::After(None));
+        assert_eq!(resp(None, Some(FetchFailure::Request("reset".into()))).retry(), Retry::After(None));
         assert_eq!(resp(Some(200), Some(FetchFailure::Timeout)).retry(), Retry::After(None));
         assert_eq!(resp(Some(200), Some(FetchFailure::Body("reset".into()))).retry(), Retry::After(None));
         assert_eq!(resp(Some(200), Some(FetchFailure::Decode("bad gzip".into()))).retry(), Retry::No);

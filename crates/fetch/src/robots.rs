@@ -220,21 +220,57 @@ fn unavailable(reason: String) -> (Rules, String) {
     (Rules::Unavailable(reason.clone()), reason)
 }
 
-/// Parses off the async threads: a 512 KiB file of wildcards is real work. Garbage allows everything
-/// (RFC 9309 §2.2: lines that do not parse are ignored, and an unparseable file has no rules).
+/// Parses off the async threads: a 512 KiB file of wildcards is real work.
 async fn parse(agent: &str, body: bytes::Bytes) -> Rules {
     let agent = agent.to_owned();
-    match tokio::task::spawn_blocking(move || Robot::new(&agent, &body)).await {
-        Ok(Ok(robot)) => Rules::Parsed(Box::new(robot)),
-        Ok(Err(e)) => {
-            debug!(error = %e, "robots.txt unparseable, allowing all");
-            Rules::AllowAll
-        }
+    match tokio::task::spawn_blocking(move || parse_rules(&agent, &body)).await {
+        Ok(rules) => rules,
         Err(e) => {
             debug!(error = %e, "robots.txt parser crashed, allowing all");
             Rules::AllowAll
         }
     }
+}
+
+/// RFC 9309 §2.2: lines that do not parse are ignored, and only they. The parser rejects a whole file
+/// for one rule it cannot compile, so such lines are taken out first; a file it still rejects has no
+/// rules it can use, and allows everything.
+fn parse_rules(agent: &str, body: &[u8]) -> Rules {
+    let (body, dropped) = without_rejected_lines(agent, body);
+    if dropped > 0 {
+        debug!(dropped, "robots.txt lines the parser rejects are ignored");
+    }
+    match Robot::new(agent, &body) {
+        Ok(robot) => Rules::Parsed(Box::new(robot)),
+        Err(e) => {
+            debug!(error = %e, "robots.txt unparseable, allowing all");
+            Rules::AllowAll
+        }
+    }
+}
+
+/// The body with each line the parser would reject on its own turned into a comment, and how many.
+/// Only a rule with `$` is compiled into a regex, the one step that can fail, so only such lines are
+/// tried, each alone in a group that applies to us.
+fn without_rejected_lines(agent: &str, body: &[u8]) -> (Vec<u8>, usize) {
+    let mut body = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body).to_vec();
+    let mut dropped = 0;
+    let mut start = 0;
+    while start < body.len() {
+        // The parser ends lines at CR or LF, and reads NUL as LF.
+        let end = body[start..].iter().position(|b| matches!(b, b'\n' | b'\r' | 0)).map_or(body.len(), |i| start + i);
+        let line = &body[start..end];
+        if line.contains(&b'$') {
+            let mut alone = b"User-agent: *\n".to_vec();
+            alone.extend_from_slice(line);
+            if Robot::new(agent, &alone).is_err() {
+                body[start] = b'#';
+                dropped += 1;
+            }
+        }
+        start = end + 1;
+    }
+    (body, dropped)
 }
 
 /// Crawl-delay seconds as a Duration, capped; nonsense (negative, NaN, infinite, zero) gives none.
@@ -303,6 +339,28 @@ mod tests {
         let e = Entry::new(Rules::Unavailable("503".into()), None, Duration::ZERO, vec![]);
         assert_eq!(e.verdict(&Url::parse("http://h/").unwrap()), RobotsVerdict::Unavailable { reason: "503".into() });
         assert!(e.verdict(&Url::parse("http://h/robots.txt").unwrap()).is_allowed());
+    }
+
+    /// Regression: one rule too large to compile voided the whole file (allow all).
+    #[test]
+    fn a_rejected_rule_leaves_the_other_rules_in_force() {
+        let huge = format!("/{}$", "ab".repeat(20_000));
+        assert!(Robot::new("crawld", format!("User-agent: *\nDisallow: {huge}\n").as_bytes()).is_err());
+        let txt = format!(
+            "\u{FEFF}User-agent: *\r\nDisallow: {huge}\r\nDisallow: /private\rAllow: /*.html$\n\
+             Disallow: /{huge}\0Disallow: /x$\nUser-agent: other\nDisallow: {huge}"
+        );
+        let (cleaned, dropped) = without_rejected_lines("crawld", txt.as_bytes());
+        assert_eq!(dropped, 3);
+        assert_eq!(cleaned.len(), txt.len() - 3, "only the BOM goes");
+        let Rules::Parsed(robot) = parse_rules("crawld", txt.as_bytes()) else { panic!("rules expected") };
+        let e = Entry::new(Rules::Parsed(robot), None, Duration::ZERO, vec![]);
+        let verdict = |path: &str| e.verdict(&Url::parse(&format!("http://h{path}")).unwrap()).is_allowed();
+        assert!(!verdict("/private/a"));
+        assert!(verdict("/private/a.html"));
+        assert!(!verdict("/x"));
+        assert!(verdict("/xy"));
+        assert!(verdict("/public"));
     }
 
     #[test]

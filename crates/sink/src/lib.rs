@@ -46,7 +46,7 @@
 //!     content_type: Some("text/plain".into()),
 //!     bytes: 5,
 //!     elapsed: std::time::Duration::from_millis(31),
-//!     archive: Some(WarcPair::encode(&page.url, page.fetched_at, false, &exchange)?),
+//!     archive: Some(WarcPair::encode(&page.url, page.fetched_at, None, &exchange)?),
 //!     ..page
 //! };
 //! let runtime = tokio::runtime::Builder::new_current_thread().build()?;
@@ -79,7 +79,7 @@ use std::time::{Duration, SystemTime};
 
 use tokio::sync::{mpsc, oneshot};
 
-pub use record::{Dropped, HttpExchange, PageRecord};
+pub use record::{Dropped, HttpExchange, PageRecord, Truncation};
 pub use warc::WarcPair;
 
 use atomic::{sync_dir, write_atomic};

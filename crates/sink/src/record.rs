@@ -32,8 +32,8 @@ pub struct PageRecord {
     pub error: Option<String>,
     /// Resolved Location of a redirect response.
     pub redirect: Option<String>,
-    /// The body was cut at the size cap.
-    pub truncated: bool,
+    /// Why the archived body is shorter than what the server sent; None when it is whole.
+    pub truncated: Option<Truncation>,
     /// URLs this page led to (links, or its redirect target) that a guard kept out of the crawl.
     pub dropped: Dropped,
     /// How many attempts this URL took (1 = first try).
@@ -61,10 +61,35 @@ impl PageRecord {
             links: 0,
             error: None,
             redirect: None,
-            truncated: false,
+            truncated: None,
             dropped: Dropped::default(),
             attempts: 1,
             archive: None,
+        }
+    }
+}
+
+/// Why an archived body stops short of what the server sent: WARC 1.1 §5.13 `WARC-Truncated`, which is
+/// about the record's block (the bytes as received, still content-encoded), and pages.jsonl's `truncated`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum Truncation {
+    /// Cut at the body size cap.
+    Length,
+    /// Cut by the fetch timeout.
+    Time,
+    /// Cut by a broken connection.
+    Disconnect,
+}
+
+impl Truncation {
+    /// The name WARC-Truncated and pages.jsonl give the reason.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Truncation::Length => "length",
+            Truncation::Time => "time",
+            Truncation::Disconnect => "disconnect",
         }
     }
 }
@@ -136,8 +161,8 @@ struct PageLine<'a> {
     attempts: u32,
     #[serde(skip_serializing_if = "Option::is_none")]
     redirect: Option<&'a str>,
-    #[serde(skip_serializing_if = "is_false")]
-    truncated: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    truncated: Option<Truncation>,
     #[serde(skip_serializing_if = "Dropped::is_empty")]
     dropped: &'a Dropped,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -149,10 +174,6 @@ struct PageLine<'a> {
 /// Milliseconds to the microsecond: fast servers answer in well under a millisecond.
 fn millis(d: Duration) -> f64 {
     d.as_micros() as f64 / 1000.0
-}
-
-fn is_false(b: &bool) -> bool {
-    !*b
 }
 
 /// Append `page`'s pages.jsonl line (with its newline) to `out`.
@@ -233,7 +254,7 @@ mod tests {
         p.links = 3;
         p.attempts = 2;
         p.redirect = Some("https://example.com/r".into());
-        p.truncated = true;
+        p.truncated = Some(Truncation::Time);
         p.dropped = Dropped { links_over_cap: 4, redirect_over_limit: 1, ..Dropped::default() };
         p.error = Some("body \"cut\"\nhere".into());
         let loc = WarcLocation { file: "crawld-20231114221320-00000.warc.gz".into(), offset: 7, length: 9 };
@@ -242,7 +263,7 @@ mod tests {
             "{\"url\":\"https://example.com/\",\"depth\":0,\"parent\":\"https://example.com/p\",\"status\":301,\
              \"content_type\":\"text/html\",\"bytes\":5,\"stored_bytes\":4,\"fetched_at\":\"2023-11-14T22:13:20.042Z\",\
              \"elapsed_ms\":12.345,\"ttfb_ms\":0.412,\"links\":3,\"attempts\":2,\"redirect\":\"https://example.com/r\",\
-             \"truncated\":true,\"dropped\":{\"links_over_cap\":4,\"redirect_over_limit\":1},\"error\":\"body \\\"cut\\\"\\nhere\",\
+             \"truncated\":\"time\",\"dropped\":{\"links_over_cap\":4,\"redirect_over_limit\":1},\"error\":\"body \\\"cut\\\"\\nhere\",\
              \"warc\":{\"file\":\"crawld-20231114221320-00000.warc.gz\",\"offset\":7,\"length\":9}}\n"
         );
     }

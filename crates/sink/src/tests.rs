@@ -176,7 +176,7 @@ async fn pages_and_warc_round_trip() {
     let big = noise(1000, 7);
     let ex4 = exchange("/big", "200 OK", big.clone(), Some(v6));
     let mut p4 = page("http://example.com/big", 1, Some(seed));
-    p4.truncated = true;
+    p4.truncated = Some(Truncation::Length);
     let mut p4 = with_exchange(p4, 200, ex4.clone());
     p4.content_type = Some("application/octet-stream".into());
 
@@ -224,7 +224,7 @@ async fn pages_and_warc_round_trip() {
     assert_eq!(
         got[3],
         format!(
-            r#"{{"url":"http://example.com/big","depth":1,"parent":"http://example.com/","status":200,"content_type":"application/octet-stream","bytes":1000,"stored_bytes":1000,"fetched_at":"{ts}","elapsed_ms":40.0,"links":0,"attempts":1,"truncated":true,"warc":{{"file":"{file_name}","offset":{o4},"length":{l4}}}}}"#
+            r#"{{"url":"http://example.com/big","depth":1,"parent":"http://example.com/","status":200,"content_type":"application/octet-stream","bytes":1000,"stored_bytes":1000,"fetched_at":"{ts}","elapsed_ms":40.0,"links":0,"attempts":1,"truncated":"length","warc":{{"file":"{file_name}","offset":{o4},"length":{l4}}}}}"#
         )
     );
 
@@ -260,7 +260,7 @@ async fn pages_and_warc_round_trip() {
         assert_eq!(resp.body, [ex.response_head.as_slice(), &ex.body].concat());
         assert_eq!(resp.get(WarcHeader::BlockDigest), digest(&[&ex.response_head, &ex.body]));
         assert_eq!(resp.get(WarcHeader::PayloadDigest), digest(&[&ex.body]));
-        assert_eq!(resp.get(WarcHeader::Truncated), if p.truncated { "length" } else { "" });
+        assert_eq!(resp.get(WarcHeader::Truncated), p.truncated.map_or("", Truncation::as_str));
         assert_eq!(req.get(WarcHeader::ContentType), "application/http;msgtype=request");
         assert_eq!(req.body, ex.request_head);
         assert_eq!(req.get(WarcHeader::BlockDigest), digest(&[&ex.request_head]));

@@ -18,7 +18,7 @@ use sha1::{Digest, Sha1};
 
 use crate::atomic::sync_dir;
 use crate::gzip;
-use crate::record::{HttpExchange, WarcLocation};
+use crate::record::{HttpExchange, Truncation, WarcLocation};
 use crate::{SinkError, timestamp};
 
 /// Big enough that a typical record reaches the OS in one or two writes.
@@ -205,8 +205,13 @@ pub struct WarcPair {
 
 impl WarcPair {
     /// Encode `ex`, fetched from `url` at `fetched_at`: digests, WARC headers, compression.
-    /// `truncated` marks a body cut at the configured size limit.
-    pub fn encode(url: &str, fetched_at: SystemTime, truncated: bool, ex: &HttpExchange) -> io::Result<WarcPair> {
+    /// `truncated` says why `ex.body` is shorter than what the server sent, when it is.
+    pub fn encode(
+        url: &str,
+        fetched_at: SystemTime,
+        truncated: Option<Truncation>,
+        ex: &HttpExchange,
+    ) -> io::Result<WarcPair> {
         let date = timestamp::warc_date(fetched_at);
         let uri = header_safe(url);
         let ip = ex.remote_ip.map(|ip| ip.to_string());
@@ -217,9 +222,8 @@ impl WarcPair {
         if let Some(ip) = &ip {
             head.field("WARC-IP-Address", ip);
         }
-        if truncated {
-            // The spec's reason for a body cut at a configured size limit.
-            head.field("WARC-Truncated", "length");
+        if let Some(reason) = truncated {
+            head.field("WARC-Truncated", reason.as_str());
         }
         let response_block: [&[u8]; 2] = [&ex.response_head, &ex.body];
         head.field("WARC-Block-Digest", &sha1_digest(&response_block));
@@ -348,6 +352,32 @@ mod tests {
         out
     }
 
+    /// Regression: only a cut at the cap was marked, and always as `length`.
+    #[test]
+    fn warc_truncated_names_the_reason_and_is_absent_for_a_whole_body() {
+        let ex = HttpExchange {
+            request_head: b"GET / HTTP/1.1\r\n\r\n".to_vec(),
+            response_head: b"HTTP/1.1 200 OK\r\n\r\n".to_vec(),
+            body: bytes::Bytes::from_static(b"part"),
+            remote_ip: None,
+        };
+        let cases = [
+            (None, None),
+            (Some(Truncation::Length), Some("length")),
+            (Some(Truncation::Time), Some("time")),
+            (Some(Truncation::Disconnect), Some("disconnect")),
+        ];
+        for (truncated, want) in cases {
+            let pair = WarcPair::encode("http://h/", UNIX_EPOCH, truncated, &ex).unwrap();
+            let response = String::from_utf8(gunzip_one(&pair.response)).unwrap();
+            let head = &response[..response.find("\r\n\r\n").unwrap() + 2];
+            let found = head.lines().find_map(|l| l.strip_prefix("WARC-Truncated: "));
+            assert_eq!(found, want, "{head}");
+            let request = String::from_utf8(gunzip_one(&pair.request)).unwrap();
+            assert!(!request.contains("WARC-Truncated"), "the request record is whole: {request}");
+        }
+    }
+
     #[test]
     fn member_is_head_block_and_trailer() {
         let out = member(b"HEAD\r\n\r\n".to_vec(), &[b"ab", b"", b"cd"]).unwrap();
@@ -418,7 +448,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let started = UNIX_EPOCH + std::time::Duration::from_secs(1_700_000_000);
         let mut w = WarcWriter::create(dir.path(), started, 1).unwrap();
-        let pair = WarcPair::encode("http://a/", started, false, &HttpExchange::default()).unwrap();
+        let pair = WarcPair::encode("http://a/", started, None, &HttpExchange::default()).unwrap();
         let a = w.write_pair(&pair).unwrap();
         let b = w.write_pair(&pair).unwrap();
         // The first pair goes into the first file: a file holding only warcinfo is not rotated away.
@@ -439,7 +469,7 @@ mod tests {
             body: bytes::Bytes::from(vec![b'x'; 3 * BUF_SIZE]),
             remote_ip: None,
         };
-        WarcPair::encode("http://a/", UNIX_EPOCH, false, &ex).unwrap()
+        WarcPair::encode("http://a/", UNIX_EPOCH, None, &ex).unwrap()
     }
 
     #[test]

@@ -12,6 +12,7 @@ use axum::extract::State;
 use axum::http::{HeaderName, HeaderValue, StatusCode, Uri};
 use axum::response::Response;
 use bytes::Bytes;
+use futures_util::StreamExt;
 
 /// What the site answers for one path.
 #[derive(Debug, Clone)]
@@ -28,6 +29,12 @@ pub enum Content {
     Bytes(Bytes),
     /// A body of this many bytes, streamed in 64 KiB chunks.
     Stream(usize),
+    /// No answer at all: the connection is dropped once the request has been read.
+    Drop,
+    /// The head and these bytes, then nothing more: the body never ends.
+    Stall(Bytes),
+    /// The head and these bytes, then the connection breaks (the chunked body is never finished).
+    Cut(Bytes),
 }
 
 impl Page {
@@ -56,6 +63,11 @@ impl Page {
 
     pub fn redirect(status: u16, to: &str) -> Page {
         Page::status(status).header("location", to)
+    }
+
+    /// A path whose connection is closed before any response head is sent.
+    pub fn drop_connection() -> Page {
+        Page { body: Content::Drop, ..Page::status(200) }
     }
 
     pub fn header(mut self, name: &str, value: &str) -> Page {
@@ -115,7 +127,12 @@ impl Site {
     /// Serve `routes` on `ip` (any 127.0.0.x), on a free port. Unknown paths answer 404.
     pub async fn start(ip: &str, routes: impl IntoIterator<Item = (&'static str, Page)>) -> Site {
         let ip: IpAddr = ip.parse().unwrap();
-        let listener = tokio::net::TcpListener::bind((ip, 0)).await.unwrap();
+        Site::start_at(SocketAddr::new(ip, 0), routes).await
+    }
+
+    /// Serve `routes` on this very address: a site that comes up where nothing listened before.
+    pub async fn start_at(addr: SocketAddr, routes: impl IntoIterator<Item = (&'static str, Page)>) -> Site {
+        let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
         let addr = listener.local_addr().unwrap();
         let shared = Arc::new(Shared::default());
         shared.routes.lock().unwrap().extend(routes.into_iter().map(|(p, page)| (p.to_owned(), page)));
@@ -188,11 +205,28 @@ async fn serve(State(shared): State<Arc<Shared>>, uri: Uri, headers: axum::http:
         tokio::time::sleep(page.delay).await;
     }
     shared.in_flight.fetch_sub(1, Ordering::SeqCst);
+    if matches!(page.body, Content::Drop) {
+        // Unwinding out of the handler ends hyper's connection task, which drops the socket unanswered.
+        // resume_unwind skips the panic hook, so nothing is printed.
+        std::panic::resume_unwind(Box::new("connection dropped on purpose"));
+    }
     let user_agent = headers.get("user-agent").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
     shared.hits.lock().unwrap().push(Hit { path, user_agent, started, finished: Instant::now() });
 
     let body = match page.body {
         Content::Bytes(bytes) => Body::from(bytes),
+        Content::Drop => Body::empty(),
+        Content::Stall(first) => Body::from_stream(
+            futures_util::stream::once(async move { Ok::<_, std::io::Error>(first) })
+                .chain(futures_util::stream::pending()),
+        ),
+        // The break comes a moment later, once the head and the first bytes are out.
+        Content::Cut(first) => {
+            Body::from_stream(futures_util::stream::iter([Ok(first)]).chain(futures_util::stream::once(async {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                Err(std::io::Error::other("connection cut on purpose"))
+            })))
+        }
         Content::Stream(size) => {
             let chunk = Bytes::from(vec![b'x'; 64 * 1024]);
             let chunks = size.div_ceil(chunk.len());

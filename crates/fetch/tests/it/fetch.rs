@@ -10,7 +10,7 @@ use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use bytes::Bytes;
-use crawld_fetch::{FetchConfig, FetchFailure, Fetcher, Retry};
+use crawld_fetch::{FetchConfig, FetchFailure, Fetcher, Retry, Truncation};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::common::{closed_port, config, fetcher, serve, url};
@@ -105,7 +105,7 @@ async fn content_codings_are_decoded_and_raw_body_kept() {
         assert_eq!(r.failure, None, "{path}");
         assert_eq!(r.status, Some(200), "{path}");
         assert_eq!(&r.body[..], &plain[..], "{path}: decoded body");
-        assert!(!r.truncated, "{path}");
+        assert_eq!((r.truncated, r.body_capped), (None, false), "{path}");
         assert_eq!(r.wire_bytes, wire.len() as u64, "{path}");
         let ex = r.exchange.as_ref().expect("exchange");
         assert_eq!(&ex.raw_body[..], &wire[..], "{path}: raw body stays encoded");
@@ -202,7 +202,7 @@ async fn huge_body_is_capped_and_not_read_to_the_end() {
     let r = fetcher().fetch(&url(addr, "/big")).await;
     assert_eq!(r.status, Some(200));
     assert_eq!(r.failure, None, "a cap is not a failure");
-    assert!(r.truncated);
+    assert_eq!((r.truncated, r.body_capped), (Some(Truncation::Length), true));
     assert_eq!(r.body.len() as u64, cap);
     assert_eq!(r.exchange.as_ref().unwrap().raw_body.len() as u64, cap);
     assert!(r.wire_bytes >= cap && r.wire_bytes < cap + 512 * 1024, "wire_bytes {}", r.wire_bytes);
@@ -228,9 +228,9 @@ async fn body_exactly_at_cap_is_not_truncated() {
     let addr = serve(app).await;
     let f = Fetcher::new(FetchConfig { max_body_bytes: 1000, ..config() }).unwrap();
     let r = f.fetch(&url(addr, "/exact")).await;
-    assert_eq!((r.body.len(), r.truncated), (1000, false));
+    assert_eq!((r.body.len(), r.truncated), (1000, None));
     let r = f.fetch(&url(addr, "/over")).await;
-    assert_eq!((r.body.len(), r.truncated, r.wire_bytes), (1000, true, 1001));
+    assert_eq!((r.body.len(), r.truncated, r.wire_bytes), (1000, Some(Truncation::Length), 1001));
 }
 
 #[tokio::test]
@@ -245,7 +245,8 @@ async fn gzip_bomb_stops_at_the_cap() {
     let r = fetcher().fetch(&url(addr, "/bomb")).await;
     assert_eq!(r.status, Some(200));
     assert_eq!(r.failure, None);
-    assert!(r.truncated, "decoded body hit the cap");
+    assert!(r.body_capped, "decoded body hit the cap");
+    assert_eq!(r.truncated, None, "the body as received is whole");
     assert_eq!(r.body.len(), 1024 * 1024);
     assert_eq!(r.wire_bytes, bomb.len() as u64);
 }
@@ -289,6 +290,7 @@ async fn stalls_end_in_timeout() {
     assert_eq!(r.status, Some(200), "status kept");
     assert!(r.exchange.is_some());
     assert_eq!(&r.body[..], b"partial");
+    assert_eq!(r.truncated, Some(Truncation::Time));
     assert!(r.elapsed >= Duration::from_millis(400) && r.elapsed < Duration::from_secs(3), "{:?}", r.elapsed);
     assert_eq!(r.retry(), Retry::After(None));
 
@@ -309,6 +311,34 @@ async fn refused_connection_is_a_connect_failure() {
     assert_eq!(r.retry(), Retry::After(None));
     let text = r.failure.unwrap().to_string();
     assert!(text.starts_with("connect failed: ") && text.len() < 400, "{text}");
+}
+
+/// Regression: a connection that broke after the request was sent was called a connect failure, which
+/// holds the whole host.
+#[tokio::test]
+async fn a_connection_dropped_before_the_head_is_a_request_failure_not_a_connect_failure() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let mut n = 0;
+        while let Ok((mut sock, _)) = listener.accept().await {
+            let mut buf = [0u8; 1024];
+            let _ = sock.read(&mut buf).await;
+            n += 1;
+            if n % 2 == 0 {
+                // A reset rather than a close.
+                let _ = sock.set_zero_linger();
+            }
+            drop(sock);
+        }
+    });
+    for _ in 0..2 {
+        let r = fetcher().fetch(&url(addr, "/")).await;
+        assert!(matches!(r.failure, Some(FetchFailure::Request(_))), "{:?}", r.failure);
+        assert_eq!(r.status, None);
+        assert_eq!(r.retry(), Retry::After(None));
+        assert!(r.failure.unwrap().to_string().starts_with("request failed: "));
+    }
 }
 
 #[tokio::test]
@@ -433,4 +463,26 @@ fn fetcher_builds_outside_a_runtime() {
     let f = Fetcher::new(FetchConfig::default()).unwrap();
     assert_eq!(f.agent_token(), "crawld");
     assert_eq!(f.robots_fetched(), 0);
+}
+
+#[tokio::test]
+async fn a_body_cut_by_a_broken_connection_is_truncated_by_disconnect() {
+    let app = Router::new().route(
+        "/cut",
+        get(|| async {
+            // The break comes a moment later, once the head and the first bytes are out.
+            let cut = async {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                Err(std::io::Error::other("cut"))
+            };
+            let first = futures_util::stream::iter([Ok(Bytes::from_static(b"partial"))]);
+            Body::from_stream(futures_util::StreamExt::chain(first, futures_util::stream::once(cut)))
+        }),
+    );
+    let addr = serve(app).await;
+    let r = fetcher().fetch(&url(addr, "/cut")).await;
+    assert_eq!(r.status, Some(200));
+    assert!(matches!(r.failure, Some(FetchFailure::Body(_))), "{:?}", r.failure);
+    assert_eq!((r.truncated, r.body_capped), (Some(Truncation::Disconnect), false));
+    assert_eq!(&r.exchange.unwrap().raw_body[..], b"partial");
 }
