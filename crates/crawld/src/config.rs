@@ -95,9 +95,10 @@ pub struct FetchSection {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ScopeSection {
-    /// Hosts that may be crawled. With `allowed_domains` also empty: the seeds' hosts.
+    /// Hosts that may be crawled: `host` on ports 80 and 443, `host:port` on that port; either scheme.
+    /// With `allowed_domains` also empty: the seeds' sites (host, default ports, own explicit port).
     pub allowed_hosts: Vec<String>,
-    /// Domains whose hosts and subdomains may be crawled.
+    /// Domains whose hosts and subdomains may be crawled; ports as for `allowed_hosts`.
     pub allowed_domains: Vec<String>,
     pub include: Vec<Pattern>,
     pub exclude: Vec<Pattern>,
@@ -258,6 +259,13 @@ impl Config {
                 humantime::format_duration(self.crawl.max_retry_backoff)
             );
         }
+        for (key, list) in
+            [("scope.allowed_hosts", &self.scope.allowed_hosts), ("scope.allowed_domains", &self.scope.allowed_domains)]
+        {
+            if let Some(entry) = list.iter().find(|entry| has_bad_port(entry)) {
+                bail!("{}{key}: `{entry}` has a port that is not 1-65535", self.place(key));
+            }
+        }
         for (key, value) in [
             ("fetch.timeout", self.fetch.timeout),
             ("fetch.connect_timeout", self.fetch.connect_timeout),
@@ -279,6 +287,14 @@ impl Config {
             None => format!("{}: ", origin.path.display()),
         }
     }
+}
+
+/// A `host:port` scope entry whose port is out of range (a bare IPv6 address such as `::1` has none).
+fn has_bad_port(entry: &str) -> bool {
+    entry.trim().rsplit_once(':').is_some_and(|(head, port)| {
+        let is_port = !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit());
+        is_port && (head.ends_with(']') || !head.contains(':')) && port.parse::<u16>().ok().is_none_or(|p| p == 0)
+    })
 }
 
 /// Record `section.key` -> (line, column) for every key of a parsed document.
@@ -609,6 +625,10 @@ mod tests {
         assert_eq!(
             error_of("fetch.user_agent = \"\"\nseeds = []\n"),
             "x.toml:2:1: no seeds: set `seeds` or `seeds_file` in the config file, or pass --seed URL"
+        );
+        assert_eq!(
+            error_of(&format!("{seeds}[scope]\nallowed_hosts = [\"a:80\", \"[::1]:65536\"]\n")),
+            "x.toml:3:1: scope.allowed_hosts: `[::1]:65536` has a port that is not 1-65535"
         );
         let error = error_of(&format!("{seeds}fetch.user_agent = \" \"\n"));
         assert!(error.starts_with("x.toml:2:7: fetch.user_agent"), "{error}");

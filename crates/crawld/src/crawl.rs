@@ -197,16 +197,13 @@ struct SeedReport {
     failures: Vec<String>,
 }
 
-/// The scope of a crawl: the configured hosts and domains, or the seeds' hosts when none are given.
+/// The scope of a crawl: the configured hosts and domains, or the seeds' sites when none are given.
 fn scope_of(config: &Config) -> Scope {
     let s = &config.scope;
-    let mut allowed_hosts = s.allowed_hosts.clone();
-    if allowed_hosts.is_empty() && s.allowed_domains.is_empty() {
-        allowed_hosts = config.seeds.iter().filter_map(|seed| seed.0.host_str().map(str::to_owned)).collect();
-    }
     Scope::new(ScopeRules {
-        allowed_hosts,
+        allowed_hosts: s.allowed_hosts.clone(),
         allowed_domains: s.allowed_domains.clone(),
+        seeds: config.seeds.iter().map(|seed| seed.0.clone()).collect(),
         include: s.include.iter().map(|p| p.0.clone()).collect(),
         exclude: s.exclude.iter().map(|p| p.0.clone()).collect(),
         max_url_length: s.max_url_length,
@@ -415,7 +412,7 @@ impl Crawl<'_> {
     /// before the target is queued (its links are checked against the wider scope).
     fn widen_scope(&self, lease: &Lease, target: &url::Url) {
         let host = target.host_str().unwrap_or_default();
-        self.ctx.scope.write().unwrap_or_else(PoisonError::into_inner).admit_host(host);
+        self.ctx.scope.write().unwrap_or_else(PoisonError::into_inner).admit_site(target);
         info!(
             from = %lease.url,
             to = %target,

@@ -281,7 +281,7 @@ fn redirect_of(ctx: &TaskContext, lease: &Lease, response: &Response, filtered: 
     let joins_scope =
         ctx.seed_redirects_join_scope && from_a_seed && scope.check(&target) == Err(OutOfScope::Host) && {
             let mut widened = scope.clone();
-            widened.admit_host(target.host_str().unwrap_or_default());
+            widened.admit_site(&target);
             widened.check(&target).is_ok()
         };
     if !joins_scope && !filtered.admit(&scope, &target, &lease.url) {
