@@ -106,6 +106,7 @@ pub async fn run(config: Config, cancel: CancellationToken) -> anyhow::Result<Cr
         max_body_bytes: config.fetch.max_body_bytes.get(),
         respect_robots: config.politeness.respect_robots,
         max_crawl_delay: config.politeness.max_crawl_delay,
+        robots_cache_size: config.fetch.robots_cache_size.get(),
     })
     .context("cannot set up the HTTP client")?;
 

@@ -36,6 +36,9 @@ pub struct FetchConfig {
     pub respect_robots: bool,
     /// Upper bound applied to a robots.txt Crawl-delay.
     pub max_crawl_delay: Duration,
+    /// Origins whose robots.txt the cache holds at most; past it the least recently used goes, and is
+    /// fetched again when next needed. At least 1.
+    pub robots_cache_size: usize,
 }
 
 impl Default for FetchConfig {
@@ -47,6 +50,7 @@ impl Default for FetchConfig {
             max_body_bytes: 10 * 1024 * 1024,
             respect_robots: true,
             max_crawl_delay: Duration::from_secs(30),
+            robots_cache_size: 10_000,
         }
     }
 }
@@ -80,6 +84,9 @@ impl Fetcher {
     pub fn new(cfg: FetchConfig) -> Result<Fetcher, FetchError> {
         let user_agent = HeaderValue::from_str(&cfg.user_agent)
             .map_err(|_| FetchError::Config("user_agent is not a valid header value".to_owned()))?;
+        if cfg.robots_cache_size == 0 {
+            return Err(FetchError::Config("robots_cache_size must be at least 1".to_owned()));
+        }
         if cfg.timeout.is_zero() {
             return Err(FetchError::Config("timeout must be greater than zero".to_owned()));
         }
@@ -106,7 +113,8 @@ impl Fetcher {
             .build()
             .map_err(|e| FetchError::Client(error_text(&e)))?;
         let agent_token = product_token(&cfg.user_agent);
-        Ok(Fetcher { inner: Arc::new(Inner { cfg, client, user_agent, agent_token, robots: RobotsCache::default() }) })
+        let robots = RobotsCache::new(cfg.robots_cache_size);
+        Ok(Fetcher { inner: Arc::new(Inner { cfg, client, user_agent, agent_token, robots }) })
     }
 
     pub fn config(&self) -> &FetchConfig {
@@ -441,6 +449,8 @@ mod tests {
     #[test]
     fn bad_config_is_rejected() {
         let cfg = FetchConfig { user_agent: "bad\nagent".into(), ..FetchConfig::default() };
+        assert!(matches!(Fetcher::new(cfg), Err(FetchError::Config(_))));
+        let cfg = FetchConfig { robots_cache_size: 0, ..FetchConfig::default() };
         assert!(matches!(Fetcher::new(cfg), Err(FetchError::Config(_))));
         let cfg = FetchConfig { timeout: Duration::ZERO, ..FetchConfig::default() };
         assert!(matches!(Fetcher::new(cfg), Err(FetchError::Config(_))));
