@@ -92,6 +92,8 @@ pub struct FetchSection {
     pub max_body_bytes: NonZeroU64,
     /// Origins whose robots.txt is kept; the least recently used goes first, and is fetched again when needed.
     pub robots_cache_size: NonZeroUsize,
+    /// A response whose headers exceed this many bytes is refused, its body unread.
+    pub max_header_bytes: NonZeroUsize,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -183,6 +185,7 @@ impl Default for FetchSection {
             timeout: Duration::from_secs(30),
             max_body_bytes: nz64(10 * 1024 * 1024),
             robots_cache_size: nz(10_000),
+            max_header_bytes: nz(64 * 1024),
         }
     }
 }
@@ -537,6 +540,7 @@ mod tests {
             ("seeds = [\"http://a/\"]\n[crawl]\nconcurency = 4\n", "crawld.toml:3:1: unknown field `concurency`"),
             ("[crawl]\nconcurrency = 0\n", "crawld.toml:2:15: `concurrency`: invalid value"),
             ("[fetch]\nrobots_cache_size = 0\n", "crawld.toml:2:21: `robots_cache_size`: invalid value"),
+            ("[fetch]\nmax_header_bytes = -1\n", "crawld.toml:2:20: `max_header_bytes`: invalid value"),
             ("[politeness]\ndelay = \"soon\"\n", "crawld.toml:2:9: `delay`:"),
             ("seeds = [\"ftp://a/\"]\n", "crawld.toml:1:9: `seeds`: `ftp://a/` is not an http(s) URL"),
             ("[scope]\nexclude = [\"(\"]\n", "crawld.toml:2:11: `exclude`: bad regex"),

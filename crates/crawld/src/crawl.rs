@@ -107,6 +107,7 @@ pub async fn run(config: Config, cancel: CancellationToken) -> anyhow::Result<Cr
         respect_robots: config.politeness.respect_robots,
         max_crawl_delay: config.politeness.max_crawl_delay,
         robots_cache_size: config.fetch.robots_cache_size.get(),
+        max_header_bytes: config.fetch.max_header_bytes.get(),
     })
     .context("cannot set up the HTTP client")?;
 

@@ -244,6 +244,13 @@ async fn fetch_page(ctx: std::sync::Arc<TaskContext>, lease: Lease) -> Finished 
     // The body has given its links and its records: free it now, not after the page is written.
     response.body = bytes::Bytes::new();
     response.exchange = None;
+    // A Location too long to follow is not kept for the page's line either (`redirect`): it is counted
+    // as dropped.url_too_long, and the WARC record holds it as sent.
+    if redirect.is_none()
+        && response.location.as_ref().is_some_and(|l| ctx.scope().check(l) == Err(OutOfScope::TooLong))
+    {
+        response.location = None;
+    }
     let outcome = Outcome::Fetched { response: Box::new(response), stored_bytes, found, links, redirect, filtered };
     Finished { archive, ..Finished::page(lease, outcome, robots_txt) }
 }

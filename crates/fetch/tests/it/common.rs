@@ -26,6 +26,7 @@ pub fn config() -> FetchConfig {
         respect_robots: true,
         max_crawl_delay: Duration::from_secs(10),
         robots_cache_size: 10_000,
+        max_header_bytes: 64 * 1024,
     }
 }
 
