@@ -119,6 +119,8 @@ pub struct ScopeSection {
 pub struct OutputSection {
     pub warc: bool,
     pub warc_max_bytes: NonZeroU64,
+    /// Bytes of WARC records waiting for the writer at most; a page waits while more are queued.
+    pub max_queued_bytes: NonZeroU64,
     /// How often a progress line is logged and stats.json rewritten.
     #[serde(with = "humantime_serde")]
     pub progress_interval: Duration,
@@ -210,6 +212,7 @@ impl Default for OutputSection {
         OutputSection {
             warc: true,
             warc_max_bytes: nz64(1024 * 1024 * 1024),
+            max_queued_bytes: nz64(64 * 1024 * 1024),
             progress_interval: Duration::from_secs(5),
             shutdown_grace: Duration::from_secs(10),
         }
@@ -541,6 +544,7 @@ mod tests {
             ("[crawl]\nconcurrency = 0\n", "crawld.toml:2:15: `concurrency`: invalid value"),
             ("[fetch]\nrobots_cache_size = 0\n", "crawld.toml:2:21: `robots_cache_size`: invalid value"),
             ("[fetch]\nmax_header_bytes = -1\n", "crawld.toml:2:20: `max_header_bytes`: invalid value"),
+            ("[output]\nmax_queued_bytes = 0\n", "crawld.toml:2:20: `max_queued_bytes`: invalid value"),
             ("[politeness]\ndelay = \"soon\"\n", "crawld.toml:2:9: `delay`:"),
             ("seeds = [\"ftp://a/\"]\n", "crawld.toml:1:9: `seeds`: `ftp://a/` is not an http(s) URL"),
             ("[scope]\nexclude = [\"(\"]\n", "crawld.toml:2:11: `exclude`: bad regex"),

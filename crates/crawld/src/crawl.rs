@@ -89,9 +89,10 @@ pub async fn run(config: Config, cancel: CancellationToken) -> anyhow::Result<Cr
     let sink_options = SinkOptions {
         warc_max_bytes: config.output.warc_max_bytes.get(),
         warc: config.output.warc,
-        // Each queued page carries its compressed WARC records (a fraction of max_body_bytes): keep the
-        // queue short all the same.
+        // Each queued page carries its compressed WARC records (up to about max_body_bytes): the queue
+        // is bounded in pages and, for large ones, in bytes.
         queue: 64,
+        max_queued_bytes: config.output.max_queued_bytes.get(),
         ..SinkOptions::default()
     };
     let sink = Sink::create(&config.out, &manifest, sink_options)
