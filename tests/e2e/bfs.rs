@@ -75,7 +75,7 @@ async fn depths_match_a_bfs_of_a_generated_site_across_hosts() {
         site.route(&format!("/p{i}"), page);
     }
     let (mut config, _dir) = config(&[url_of(0)]);
-    config.scope.allowed_hosts = vec!["127.0.0.2".into(), "127.0.0.3".into()];
+    config.scope.allowed_hosts = vec![a.addr.to_string(), b.addr.to_string()];
     let out = crawl(config).await;
 
     let mut expected: HashMap<usize, u64> = HashMap::from([(0, 0)]);

@@ -68,3 +68,37 @@ async fn what_a_guard_drops_is_recorded_on_the_page_and_counted_in_stats() {
     assert_eq!(stats["truncated"], 1);
     assert_eq!(stats["out_of_scope"]["host"], 1);
 }
+
+/// Regression: response heads had no size bound of crawld's own (hyper's ~400 KB read buffer was the
+/// only one, and its error was retried as if transient), and a `Location` of any length was resolved.
+/// A head past `fetch.max_header_bytes` is now refused with an error on the page, once (so is a
+/// 100 KB Location, by the same bound); a shorter Location past `scope.max_url_length` is not followed
+/// and counted as `dropped.url_too_long`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn huge_response_headers_are_refused_and_a_huge_location_is_dropped() {
+    let site =
+        Site::start("127.0.0.1", [("/", Page::links(&["/big-head", "/huge-head", "/far", "/long", "/ok"]))]).await;
+    site.route("/big-head", Page::links(&[]).header("x-junk", &"a".repeat(200_000)));
+    site.route("/huge-head", Page::links(&[]).header("x-junk", &"a".repeat(1 << 20)));
+    site.route("/far", Page::redirect(302, &format!("/l?{}", "b".repeat(100_000))));
+    site.route("/long", Page::redirect(302, &format!("/l?{}", "b".repeat(10_000))));
+    site.route("/ok", Page::links(&[]));
+    let (config, _dir) = config(&[site.url("/")]);
+    let out = crawl(config).await;
+
+    for path in ["/big-head", "/huge-head", "/far"] {
+        let page = out.page(&site.url(path));
+        assert_eq!(page["status"], serde_json::Value::Null, "{page}");
+        let error = page["error"].as_str().unwrap();
+        assert!(error.starts_with("response head too large"), "{error}");
+        assert_eq!(page["attempts"], 1, "a head too large is not retried: {page}");
+        assert_eq!(site.count(path), 1);
+    }
+    let long = out.page(&site.url("/long"));
+    assert_eq!(long["status"], 302);
+    assert!(long.get("redirect").is_none(), "{long}");
+    assert_eq!(long["dropped"], json!({"url_too_long": 1}));
+    assert!(site.paths().iter().all(|p| !p.starts_with("/l?")));
+    assert_eq!(out.page(&site.url("/ok"))["status"], 200);
+    assert_eq!(out.stats()["dropped"]["url_too_long"], 1);
+}

@@ -230,7 +230,7 @@ async fn a_host_that_stays_unreachable_is_held_and_its_other_urls_recorded_witho
     let links: Vec<&str> = links.iter().map(String::as_str).collect();
     let home = Site::start("127.0.0.2", [("/", Page::links(&links))]).await;
     let (mut config, _dir) = config(&[home.url("/")]);
-    config.scope.allowed_hosts = vec!["127.0.0.2".into(), "127.0.0.3".into()];
+    config.scope.allowed_hosts = vec![home.addr.to_string(), down.addr.to_string()];
     config.crawl.max_retries = 1;
     config.politeness.host_down_hold = Duration::from_millis(300);
     let out = crawl(config).await;
@@ -256,7 +256,7 @@ async fn the_urls_of_a_held_host_are_fetched_when_it_comes_back() {
     let links: Vec<&str> = links.iter().map(String::as_str).collect();
     let home = Site::start("127.0.0.2", [("/", Page::links(&links))]).await;
     let (mut config, _dir) = config(&[home.url("/")]);
-    config.scope.allowed_hosts = vec!["127.0.0.2".into(), "127.0.0.4".into()];
+    config.scope.allowed_hosts = vec![home.addr.to_string(), addr.to_string()];
     config.crawl.max_retries = 2;
     config.politeness.host_down_hold = Duration::from_secs(2);
     let out_dir = config.out.clone();

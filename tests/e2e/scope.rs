@@ -19,7 +19,7 @@ async fn other_hosts_are_followed_only_when_in_scope() {
     // Allowing the other host, and excluding a path pattern.
     let skipped_before = home.count("/skip/me");
     let (mut config, _d2) = config(&[home.url("/")]);
-    config.scope.allowed_hosts = vec!["127.0.0.2".into(), "127.0.0.3".into()];
+    config.scope.allowed_hosts = vec![home.addr.to_string(), other.addr.to_string()];
     config.scope.exclude = vec![crawld::config::Pattern(regex::Regex::new("/skip/").unwrap())];
     let out = crawl(config).await;
     assert_eq!(out.page(&other.url("/"))["status"], 200);
@@ -109,4 +109,28 @@ async fn a_seed_that_redirects_to_another_host_brings_that_host_into_scope() {
     assert_eq!(www.hits().len(), fetched_before);
     let stats = out.stats();
     assert_eq!((stats["out_of_scope"]["host"].as_u64(), stats["status_2xx"].as_u64()), (Some(1), Some(0)));
+}
+
+/// Regression: the scope ignored ports, so a seed's host on any other port (another server, another
+/// site) was crawled; now the default scope is the seed's site: its own port, and the default ports.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_port_of_a_seed_host_is_another_site() {
+    let second = Site::start("127.0.0.5", [("/", Page::links(&[])), ("/x", Page::links(&[]))]).await;
+    let links = [second.url("/x"), "/local".to_owned()];
+    let links: Vec<&str> = links.iter().map(String::as_str).collect();
+    let first = Site::start("127.0.0.5", [("/", Page::links(&links)), ("/local", Page::links(&[]))]).await;
+
+    let (config_default, _d1) = config(&[first.url("/")]);
+    let out = crawl(config_default).await;
+    assert_eq!(out.page(&first.url("/local"))["status"], 200, "the seed's own port stays in scope");
+    assert!(!out.has(&second.url("/x")));
+    assert_eq!(second.hits().len(), 0, "nothing requested from the seed host's other port");
+    assert_eq!(out.stats()["out_of_scope"]["host"], 1);
+
+    // Listed with their ports, both are in scope.
+    let (mut config, _d2) = config(&[first.url("/")]);
+    config.scope.allowed_hosts = vec![second.addr.to_string(), first.addr.to_string()];
+    let out = crawl(config).await;
+    assert_eq!(out.page(&second.url("/x"))["status"], 200);
+    assert_eq!(second.paths(), ["/robots.txt", "/x"]);
 }

@@ -90,14 +90,19 @@ pub struct FetchSection {
     #[serde(with = "humantime_serde")]
     pub timeout: Duration,
     pub max_body_bytes: NonZeroU64,
+    /// Origins whose robots.txt is kept; the least recently used goes first, and is fetched again when needed.
+    pub robots_cache_size: NonZeroUsize,
+    /// A response whose headers exceed this many bytes is refused, its body unread.
+    pub max_header_bytes: NonZeroUsize,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ScopeSection {
-    /// Hosts that may be crawled. With `allowed_domains` also empty: the seeds' hosts.
+    /// Hosts that may be crawled: `host` on ports 80 and 443, `host:port` on that port; either scheme.
+    /// With `allowed_domains` also empty: the seeds' sites (host, default ports, own explicit port).
     pub allowed_hosts: Vec<String>,
-    /// Domains whose hosts and subdomains may be crawled.
+    /// Domains whose hosts and subdomains may be crawled; ports as for `allowed_hosts`.
     pub allowed_domains: Vec<String>,
     pub include: Vec<Pattern>,
     pub exclude: Vec<Pattern>,
@@ -114,6 +119,8 @@ pub struct ScopeSection {
 pub struct OutputSection {
     pub warc: bool,
     pub warc_max_bytes: NonZeroU64,
+    /// Bytes of WARC records waiting for the writer at most; a page waits while more are queued.
+    pub max_queued_bytes: NonZeroU64,
     /// How often a progress line is logged and stats.json rewritten.
     #[serde(with = "humantime_serde")]
     pub progress_interval: Duration,
@@ -179,6 +186,8 @@ impl Default for FetchSection {
             connect_timeout: Duration::from_secs(10),
             timeout: Duration::from_secs(30),
             max_body_bytes: nz64(10 * 1024 * 1024),
+            robots_cache_size: nz(10_000),
+            max_header_bytes: nz(64 * 1024),
         }
     }
 }
@@ -203,6 +212,7 @@ impl Default for OutputSection {
         OutputSection {
             warc: true,
             warc_max_bytes: nz64(1024 * 1024 * 1024),
+            max_queued_bytes: nz64(64 * 1024 * 1024),
             progress_interval: Duration::from_secs(5),
             shutdown_grace: Duration::from_secs(10),
         }
@@ -258,6 +268,13 @@ impl Config {
                 humantime::format_duration(self.crawl.max_retry_backoff)
             );
         }
+        for (key, list) in
+            [("scope.allowed_hosts", &self.scope.allowed_hosts), ("scope.allowed_domains", &self.scope.allowed_domains)]
+        {
+            if let Some(entry) = list.iter().find(|entry| has_bad_port(entry)) {
+                bail!("{}{key}: `{entry}` has a port that is not 1-65535", self.place(key));
+            }
+        }
         for (key, value) in [
             ("fetch.timeout", self.fetch.timeout),
             ("fetch.connect_timeout", self.fetch.connect_timeout),
@@ -279,6 +296,14 @@ impl Config {
             None => format!("{}: ", origin.path.display()),
         }
     }
+}
+
+/// A `host:port` scope entry whose port is out of range (a bare IPv6 address such as `::1` has none).
+fn has_bad_port(entry: &str) -> bool {
+    entry.trim().rsplit_once(':').is_some_and(|(head, port)| {
+        let is_port = !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit());
+        is_port && (head.ends_with(']') || !head.contains(':')) && port.parse::<u16>().ok().is_none_or(|p| p == 0)
+    })
 }
 
 /// Record `section.key` -> (line, column) for every key of a parsed document.
@@ -517,6 +542,9 @@ mod tests {
         let cases = [
             ("seeds = [\"http://a/\"]\n[crawl]\nconcurency = 4\n", "crawld.toml:3:1: unknown field `concurency`"),
             ("[crawl]\nconcurrency = 0\n", "crawld.toml:2:15: `concurrency`: invalid value"),
+            ("[fetch]\nrobots_cache_size = 0\n", "crawld.toml:2:21: `robots_cache_size`: invalid value"),
+            ("[fetch]\nmax_header_bytes = -1\n", "crawld.toml:2:20: `max_header_bytes`: invalid value"),
+            ("[output]\nmax_queued_bytes = 0\n", "crawld.toml:2:20: `max_queued_bytes`: invalid value"),
             ("[politeness]\ndelay = \"soon\"\n", "crawld.toml:2:9: `delay`:"),
             ("seeds = [\"ftp://a/\"]\n", "crawld.toml:1:9: `seeds`: `ftp://a/` is not an http(s) URL"),
             ("[scope]\nexclude = [\"(\"]\n", "crawld.toml:2:11: `exclude`: bad regex"),
@@ -609,6 +637,10 @@ mod tests {
         assert_eq!(
             error_of("fetch.user_agent = \"\"\nseeds = []\n"),
             "x.toml:2:1: no seeds: set `seeds` or `seeds_file` in the config file, or pass --seed URL"
+        );
+        assert_eq!(
+            error_of(&format!("{seeds}[scope]\nallowed_hosts = [\"a:80\", \"[::1]:65536\"]\n")),
+            "x.toml:3:1: scope.allowed_hosts: `[::1]:65536` has a port that is not 1-65535"
         );
         let error = error_of(&format!("{seeds}fetch.user_agent = \" \"\n"));
         assert!(error.starts_with("x.toml:2:7: fetch.user_agent"), "{error}");

@@ -89,9 +89,10 @@ pub async fn run(config: Config, cancel: CancellationToken) -> anyhow::Result<Cr
     let sink_options = SinkOptions {
         warc_max_bytes: config.output.warc_max_bytes.get(),
         warc: config.output.warc,
-        // Each queued page carries its compressed WARC records (a fraction of max_body_bytes): keep the
-        // queue short all the same.
+        // Each queued page carries its compressed WARC records (up to about max_body_bytes): the queue
+        // is bounded in pages and, for large ones, in bytes.
         queue: 64,
+        max_queued_bytes: config.output.max_queued_bytes.get(),
         ..SinkOptions::default()
     };
     let sink = Sink::create(&config.out, &manifest, sink_options)
@@ -106,6 +107,8 @@ pub async fn run(config: Config, cancel: CancellationToken) -> anyhow::Result<Cr
         max_body_bytes: config.fetch.max_body_bytes.get(),
         respect_robots: config.politeness.respect_robots,
         max_crawl_delay: config.politeness.max_crawl_delay,
+        robots_cache_size: config.fetch.robots_cache_size.get(),
+        max_header_bytes: config.fetch.max_header_bytes.get(),
     })
     .context("cannot set up the HTTP client")?;
 
@@ -197,16 +200,13 @@ struct SeedReport {
     failures: Vec<String>,
 }
 
-/// The scope of a crawl: the configured hosts and domains, or the seeds' hosts when none are given.
+/// The scope of a crawl: the configured hosts and domains, or the seeds' sites when none are given.
 fn scope_of(config: &Config) -> Scope {
     let s = &config.scope;
-    let mut allowed_hosts = s.allowed_hosts.clone();
-    if allowed_hosts.is_empty() && s.allowed_domains.is_empty() {
-        allowed_hosts = config.seeds.iter().filter_map(|seed| seed.0.host_str().map(str::to_owned)).collect();
-    }
     Scope::new(ScopeRules {
-        allowed_hosts,
+        allowed_hosts: s.allowed_hosts.clone(),
         allowed_domains: s.allowed_domains.clone(),
+        seeds: config.seeds.iter().map(|seed| seed.0.clone()).collect(),
         include: s.include.iter().map(|p| p.0.clone()).collect(),
         exclude: s.exclude.iter().map(|p| p.0.clone()).collect(),
         max_url_length: s.max_url_length,
@@ -415,7 +415,7 @@ impl Crawl<'_> {
     /// before the target is queued (its links are checked against the wider scope).
     fn widen_scope(&self, lease: &Lease, target: &url::Url) {
         let host = target.host_str().unwrap_or_default();
-        self.ctx.scope.write().unwrap_or_else(PoisonError::into_inner).admit_host(host);
+        self.ctx.scope.write().unwrap_or_else(PoisonError::into_inner).admit_site(target);
         info!(
             from = %lease.url,
             to = %target,

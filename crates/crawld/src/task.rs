@@ -244,6 +244,13 @@ async fn fetch_page(ctx: std::sync::Arc<TaskContext>, lease: Lease) -> Finished 
     // The body has given its links and its records: free it now, not after the page is written.
     response.body = bytes::Bytes::new();
     response.exchange = None;
+    // A Location too long to follow is not kept for the page's line either (`redirect`): it is counted
+    // as dropped.url_too_long, and the WARC record holds it as sent.
+    if redirect.is_none()
+        && response.location.as_ref().is_some_and(|l| ctx.scope().check(l) == Err(OutOfScope::TooLong))
+    {
+        response.location = None;
+    }
     let outcome = Outcome::Fetched { response: Box::new(response), stored_bytes, found, links, redirect, filtered };
     Finished { archive, ..Finished::page(lease, outcome, robots_txt) }
 }
@@ -281,7 +288,7 @@ fn redirect_of(ctx: &TaskContext, lease: &Lease, response: &Response, filtered: 
     let joins_scope =
         ctx.seed_redirects_join_scope && from_a_seed && scope.check(&target) == Err(OutOfScope::Host) && {
             let mut widened = scope.clone();
-            widened.admit_host(target.host_str().unwrap_or_default());
+            widened.admit_site(&target);
             widened.check(&target).is_ok()
         };
     if !joins_scope && !filtered.admit(&scope, &target, &lease.url) {

@@ -1,6 +1,6 @@
 //! Crawl scope: which discovered URLs the crawl may follow, including crawler-trap guards.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 
 use regex::Regex;
 use url::Url;
@@ -8,10 +8,17 @@ use url::Url;
 /// Configuration for a [`Scope`]; see [`Scope::new`].
 #[derive(Debug, Clone, Default)]
 pub struct ScopeRules {
-    /// Exact host names that may be crawled (case-insensitive, port ignored). Empty with empty `allowed_domains` = any host.
+    /// Exact host names that may be crawled (case-insensitive), on a port: an entry without one
+    /// (`example.org`) admits ports 80 and 443, one with a port (`example.org:8080`) that port; either
+    /// scheme, http or https, on each.
     pub allowed_hosts: Vec<String>,
-    /// A host is in scope when it equals one of these or is a subdomain of it ("example.com" admits "www.example.com").
+    /// A host is in scope when it equals one of these or is a subdomain of it ("example.com" admits
+    /// "www.example.com"); ports as for `allowed_hosts`.
     pub allowed_domains: Vec<String>,
+    /// With `allowed_hosts` and `allowed_domains` both empty, the scope is these URLs' sites: their
+    /// hosts on ports 80 and 443 and on their own explicit port, if any, with either scheme. All three
+    /// empty: any host.
+    pub seeds: Vec<Url>,
     /// When non-empty, the full URL must match at least one.
     pub include: Vec<Regex>,
     /// The full URL must match none.
@@ -50,12 +57,18 @@ pub enum OutOfScope {
     RepeatedSegments,
 }
 
+/// The ports an entry without a port admits: the default ports of http and https.
+const DEFAULT_PORTS: [u16; 2] = [80, 443];
+
+/// Ports admitted for one host or domain: a handful at most, so a list beats a set.
+type Ports = Vec<u16>;
+
 /// [`ScopeRules`] preprocessed for cheap per-link checks.
 #[derive(Debug, Clone)]
 pub struct Scope {
     any_host: bool,
-    hosts: HashSet<String>,
-    domains: HashSet<String>,
+    hosts: HashMap<String, Ports>,
+    domains: HashMap<String, Ports>,
     include: Vec<Regex>,
     exclude: Vec<Regex>,
     max_url_length: usize,
@@ -64,16 +77,31 @@ pub struct Scope {
 
 impl Scope {
     /// Precompute the rules. Host and domain entries are canonicalized the way the `url` crate
-    /// serializes hosts (lower case, punycode for IDNs, `[..]` around IPv6), and a `:port` suffix or
-    /// trailing dot on an entry is ignored, so `"Bücher.DE:8080"` admits `http://xn--bcher-kva.de/`.
+    /// serializes hosts (lower case, punycode for IDNs, `[..]` around IPv6), a trailing dot is ignored,
+    /// and a `:port` suffix names the one port admitted, so `"Bücher.DE:8080"` admits
+    /// `https://xn--bcher-kva.de:8080/` but not `http://xn--bcher-kva.de/`. An entry whose port is out
+    /// of range admits nothing.
     pub fn new(rules: ScopeRules) -> Scope {
-        let canon = |list: Vec<String>| -> HashSet<String> {
-            list.iter().map(|h| canonical_host(h)).filter(|h| !h.is_empty()).collect()
+        let canon = |list: Vec<String>| -> HashMap<String, Ports> {
+            let mut map = HashMap::new();
+            for entry in &list {
+                let (host, port) = canonical_entry(entry);
+                if !host.is_empty() {
+                    add_ports(&mut map, host, port);
+                }
+            }
+            map
         };
         // Decided on the raw lists: a list of only blank entries admits nothing, not everything.
-        let any_host = rules.allowed_hosts.is_empty() && rules.allowed_domains.is_empty();
-        let hosts = canon(rules.allowed_hosts);
+        let listed = !rules.allowed_hosts.is_empty() || !rules.allowed_domains.is_empty();
+        let any_host = !listed && rules.seeds.is_empty();
+        let mut hosts = canon(rules.allowed_hosts);
         let domains = canon(rules.allowed_domains);
+        if !listed {
+            for seed in &rules.seeds {
+                admit_site(&mut hosts, seed);
+            }
+        }
         Scope {
             any_host,
             hosts,
@@ -85,12 +113,12 @@ impl Scope {
         }
     }
 
-    /// Admit one more host, as if it were listed in `allowed_hosts` (for a seed that redirects to
-    /// another host: its target's site joins the crawl). Nothing changes when every host is admitted.
-    pub fn admit_host(&mut self, host: &str) {
-        let host = canonical_host(host);
-        if !self.any_host && !host.is_empty() {
-            self.hosts.insert(host);
+    /// Admit the site of one more URL, as a seed's site is admitted: its host on the default ports and
+    /// on its own explicit port (for a seed that redirects to another host: its target's site joins the
+    /// crawl). Nothing changes when every host is admitted.
+    pub fn admit_site(&mut self, url: &Url) {
+        if !self.any_host {
+            admit_site(&mut self.hosts, url);
         }
     }
 
@@ -125,12 +153,13 @@ impl Scope {
         if self.any_host {
             return true;
         }
-        let Some(host) = url.host_str() else {
+        let (Some(host), Some(port)) = (url.host_str(), url.port_or_known_default()) else {
             return false;
         };
+        let admits = |map: &HashMap<String, Ports>, name: &str| map.get(name).is_some_and(|p| p.contains(&port));
         // http(s) hosts are already lower-cased by the url crate; only a trailing root dot differs.
         let host = host.strip_suffix('.').unwrap_or(host);
-        if self.hosts.contains(host) || self.domains.contains(host) {
+        if admits(&self.hosts, host) || admits(&self.domains, host) {
             return true;
         }
         if self.domains.is_empty() || !matches!(url.host(), Some(url::Host::Domain(_))) {
@@ -140,7 +169,7 @@ impl Scope {
         // domains are configured.
         let mut rest = host;
         while let Some((_, parent)) = rest.split_once('.') {
-            if self.domains.contains(parent) {
+            if admits(&self.domains, parent) {
                 return true;
             }
             rest = parent;
@@ -149,16 +178,59 @@ impl Scope {
     }
 }
 
-/// Canonical form of a configured host or domain entry; see [`Scope::new`].
-fn canonical_host(entry: &str) -> String {
-    let mut h = entry.trim();
-    // Drop a port, but not the tail of a bare IPv6 address such as "::1".
-    if let Some((head, port)) = h.rsplit_once(':') {
-        let is_port = !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit());
-        if is_port && (head.ends_with(']') || !head.contains(':')) {
-            h = head;
+/// What an entry's port part admits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum EntryPort {
+    /// No port given: the default ports of http and https.
+    Defaults,
+    /// `host:port`: that port only.
+    Port(u16),
+    /// A port that is no port (`host:99999`): nothing.
+    Invalid,
+}
+
+fn add_ports(map: &mut HashMap<String, Ports>, host: String, port: EntryPort) {
+    let ports = map.entry(host).or_default();
+    let new: &[u16] = match port {
+        EntryPort::Defaults => &DEFAULT_PORTS,
+        EntryPort::Port(p) => &[p],
+        EntryPort::Invalid => &[],
+    };
+    for &p in new {
+        if !ports.contains(&p) {
+            ports.push(p);
         }
     }
+}
+
+/// Admit a URL's site: its host on the default ports, and on its explicit port if it has one.
+fn admit_site(hosts: &mut HashMap<String, Ports>, url: &Url) {
+    let Some(host) = url.host_str() else { return };
+    let host = host.strip_suffix('.').unwrap_or(host).to_owned();
+    if let Some(port) = url.port() {
+        add_ports(hosts, host.clone(), EntryPort::Port(port));
+    }
+    add_ports(hosts, host, EntryPort::Defaults);
+}
+
+/// Canonical host and port of a configured host or domain entry; see [`Scope::new`].
+fn canonical_entry(entry: &str) -> (String, EntryPort) {
+    let mut h = entry.trim();
+    let mut port = EntryPort::Defaults;
+    // Split off a port, but not the tail of a bare IPv6 address such as "::1".
+    if let Some((head, tail)) = h.rsplit_once(':') {
+        let is_port = !tail.is_empty() && tail.bytes().all(|b| b.is_ascii_digit());
+        if is_port && (head.ends_with(']') || !head.contains(':')) {
+            h = head;
+            port = tail.parse().map_or(EntryPort::Invalid, EntryPort::Port);
+        }
+    }
+    (canonical_host(h), port)
+}
+
+/// Canonical form of a configured host or domain name, its port already split off.
+fn canonical_host(name: &str) -> String {
+    let h = name.trim();
     let h = h.strip_suffix('.').unwrap_or(h);
     let bracketed;
     let h = if h.contains(':') && !h.starts_with('[') {
@@ -231,7 +303,8 @@ mod tests {
         });
         let cases = [
             ("http://exact.example.org/", true),
-            ("http://EXACT.example.org:9999/", true),
+            ("https://EXACT.example.org/", true),
+            ("http://EXACT.example.org:9999/", false),
             ("http://sub.exact.example.org/", false),
             ("http://example.org/", false),
             ("http://example.com/", true),
@@ -242,10 +315,12 @@ mod tests {
             ("http://example.com.evil.net/", false),
             ("http://corp.test/", true),
             ("http://x.corp.test/", true),
-            ("http://10.0.0.1:8080/", true),
+            ("http://10.0.0.1:443/", true),
+            ("http://10.0.0.1:8080/", false),
             ("http://10.0.0.2/", false),
             ("http://[::1]/", true),
-            ("http://xn--bcher-kva.de/", true),
+            ("http://xn--bcher-kva.de:8080/", true),
+            ("http://xn--bcher-kva.de/", false),
             ("http://com/", false),
         ];
         for (u, ok) in cases {
@@ -325,6 +400,7 @@ mod tests {
         let scope = Scope::new(ScopeRules {
             allowed_hosts: strings(&["e.com"]),
             allowed_domains: Vec::new(),
+            seeds: Vec::new(),
             include: vec![Regex::new("never-matches").unwrap()],
             exclude: vec![Regex::new("x").unwrap()],
             max_url_length: 25,
@@ -345,28 +421,79 @@ mod tests {
 
     #[test]
     fn canonical_host_entries() {
+        use EntryPort::{Defaults, Invalid, Port};
         let cases = [
-            ("Example.COM", "example.com"),
-            ("example.com:8080", "example.com"),
-            ("example.com.", "example.com"),
-            ("[::1]:80", "[::1]"),
-            ("::1", "[::1]"),
-            ("[::1]", "[::1]"),
-            ("Bücher.de", "xn--bcher-kva.de"),
-            ("", ""),
-            ("not a host!", "not a host!"),
+            ("Example.COM", "example.com", Defaults),
+            ("example.com:8080", "example.com", Port(8080)),
+            ("example.com:99999", "example.com", Invalid),
+            ("example.com.", "example.com", Defaults),
+            ("[::1]:80", "[::1]", Port(80)),
+            ("::1", "[::1]", Defaults),
+            ("[::1]", "[::1]", Defaults),
+            ("Bücher.de", "xn--bcher-kva.de", Defaults),
+            ("", "", Defaults),
+            ("not a host!", "not a host!", Defaults),
         ];
-        for (entry, want) in cases {
-            assert_eq!(canonical_host(entry), want, "{entry}");
+        for (entry, host, port) in cases {
+            assert_eq!(canonical_entry(entry), (host.to_owned(), port), "{entry}");
+        }
+    }
+
+    /// Regression: the scope ignored ports, so `http://a/` as a seed admitted `http://a:8080/` (another
+    /// server) while `https://a/` (the same site) was only admitted by chance of the host string. The
+    /// scope is now made of sites: a host, either scheme, on the default ports or an explicit one.
+    #[test]
+    fn scope_is_sites_host_and_port() {
+        let seeds =
+            |list: &[&str]| ScopeRules { seeds: list.iter().map(|s| url(s)).collect(), ..ScopeRules::default() };
+        let hosts = |list: &[&str]| ScopeRules { allowed_hosts: strings(list), ..ScopeRules::default() };
+        let domains = |list: &[&str]| ScopeRules { allowed_domains: strings(list), ..ScopeRules::default() };
+        let cases = [
+            (seeds(&["http://a/"]), "https://a/", true),
+            (seeds(&["http://a/"]), "http://a/x", true),
+            (seeds(&["http://a/"]), "http://a:443/", true),
+            (seeds(&["http://a/"]), "http://a:8080/", false),
+            (seeds(&["http://a/"]), "http://b/", false),
+            (seeds(&["https://a:8443/"]), "https://a:8443/", true),
+            (seeds(&["https://a:8443/"]), "http://a:8443/", true),
+            (seeds(&["https://a:8443/"]), "http://a/", true),
+            (seeds(&["https://a:8443/"]), "https://a:8444/", false),
+            (seeds(&["http://a:80/", "http://b:81/"]), "https://b/", true),
+            (seeds(&["http://a:80/", "http://b:81/"]), "http://a:81/", false),
+            (hosts(&["a:8080"]), "http://a:8080/", true),
+            (hosts(&["a:8080"]), "https://a:8080/", true),
+            (hosts(&["a:8080"]), "http://a/", false),
+            (hosts(&["a:8080"]), "https://a/", false),
+            (hosts(&["a"]), "http://a/", true),
+            (hosts(&["a"]), "https://a/", true),
+            (hosts(&["a"]), "http://a:8080/", false),
+            (hosts(&["a", "a:8080"]), "http://a:8080/", true),
+            (hosts(&["a:99999"]), "http://a/", false),
+            (hosts(&["[::1]:8080"]), "http://[::1]:8080/", true),
+            (hosts(&["[::1]:8080"]), "http://[::1]/", false),
+            (domains(&["e.com"]), "https://www.e.com/", true),
+            (domains(&["e.com"]), "http://www.e.com:8080/", false),
+            (domains(&["e.com:8080"]), "http://www.e.com:8080/", true),
+            (domains(&["e.com:8080"]), "https://e.com:8080/", true),
+            (domains(&["e.com:8080"]), "http://www.e.com/", false),
+            // Listed hosts replace the seeds' sites rather than add to them.
+            (ScopeRules { allowed_hosts: strings(&["b"]), ..seeds(&["http://a/"]) }, "http://a/", false),
+        ];
+        for (rules, u, ok) in cases {
+            let described = format!("{:?} {:?} {:?}", rules.seeds, rules.allowed_hosts, rules.allowed_domains);
+            let got = Scope::new(rules).check(&url(u));
+            assert_eq!(got.is_ok(), ok, "{described}: {u}: {got:?}");
         }
     }
 
     #[test]
-    fn an_admitted_host_joins_the_scope() {
+    fn an_admitted_site_joins_the_scope() {
         let mut scope = Scope::new(ScopeRules { allowed_hosts: strings(&["example.org"]), ..ScopeRules::default() });
         assert_eq!(scope.check(&url("https://www.example.org/")), Err(OutOfScope::Host));
-        scope.admit_host("WWW.example.org");
+        scope.admit_site(&url("http://WWW.example.org:8080/x"));
         assert_eq!(scope.check(&url("https://www.example.org/a")), Ok(()));
+        assert_eq!(scope.check(&url("https://www.example.org:8080/a")), Ok(()));
+        assert_eq!(scope.check(&url("https://www.example.org:8081/a")), Err(OutOfScope::Host));
         assert_eq!(scope.check(&url("https://other.example.org/")), Err(OutOfScope::Host));
     }
 

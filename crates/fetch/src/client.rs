@@ -36,6 +36,13 @@ pub struct FetchConfig {
     pub respect_robots: bool,
     /// Upper bound applied to a robots.txt Crawl-delay.
     pub max_crawl_delay: Duration,
+    /// Origins whose robots.txt the cache holds at most; past it the least recently used goes, and is
+    /// fetched again when next needed. At least 1.
+    pub robots_cache_size: usize,
+    /// A response whose header names and values (with `: ` and CRLF each) exceed this many bytes is
+    /// refused with [`FetchFailure::HeadTooLarge`], its body unread. At least 1. hyper's own read buffer
+    /// (about 400 KB for HTTP/1) is a ceiling above this.
+    pub max_header_bytes: usize,
 }
 
 impl Default for FetchConfig {
@@ -47,6 +54,8 @@ impl Default for FetchConfig {
             max_body_bytes: 10 * 1024 * 1024,
             respect_robots: true,
             max_crawl_delay: Duration::from_secs(30),
+            robots_cache_size: 10_000,
+            max_header_bytes: 64 * 1024,
         }
     }
 }
@@ -80,6 +89,12 @@ impl Fetcher {
     pub fn new(cfg: FetchConfig) -> Result<Fetcher, FetchError> {
         let user_agent = HeaderValue::from_str(&cfg.user_agent)
             .map_err(|_| FetchError::Config("user_agent is not a valid header value".to_owned()))?;
+        if cfg.max_header_bytes == 0 {
+            return Err(FetchError::Config("max_header_bytes must be at least 1".to_owned()));
+        }
+        if cfg.robots_cache_size == 0 {
+            return Err(FetchError::Config("robots_cache_size must be at least 1".to_owned()));
+        }
         if cfg.timeout.is_zero() {
             return Err(FetchError::Config("timeout must be greater than zero".to_owned()));
         }
@@ -100,13 +115,17 @@ impl Fetcher {
             .referer(false)
             .connect_timeout(cfg.connect_timeout)
             .tcp_nodelay(true)
+            // HTTP/2 peers learn the limit up front (SETTINGS_MAX_HEADER_LIST_SIZE, which counts 32
+            // bytes more per header than we do); HTTP/1 heads are measured once parsed.
+            .http2_max_header_list_size(u32::try_from(cfg.max_header_bytes).unwrap_or(u32::MAX))
             // No idle cap per host: politeness already bounds a host's connections to its
             // per_host_concurrency, and a lower cap would close and reopen connections on every request.
             .pool_idle_timeout(Duration::from_secs(30))
             .build()
             .map_err(|e| FetchError::Client(error_text(&e)))?;
         let agent_token = product_token(&cfg.user_agent);
-        Ok(Fetcher { inner: Arc::new(Inner { cfg, client, user_agent, agent_token, robots: RobotsCache::default() }) })
+        let robots = RobotsCache::new(cfg.robots_cache_size);
+        Ok(Fetcher { inner: Arc::new(Inner { cfg, client, user_agent, agent_token, robots }) })
     }
 
     pub fn config(&self) -> &FetchConfig {
@@ -201,13 +220,24 @@ impl Fetcher {
                 return;
             }
             Ok(Err(e)) => {
-                out.failure = Some(classify_send_error(&e));
+                let limit = self.inner.cfg.max_header_bytes;
+                out.failure = Some(if is_head_too_large(&e) {
+                    FetchFailure::HeadTooLarge { limit }
+                } else {
+                    classify_send_error(&e)
+                });
                 return;
             }
             Ok(Ok(resp)) => resp,
         };
         // reqwest hands the response over as soon as its head is parsed.
         out.ttfb = Some(started.elapsed());
+        let limit = self.inner.cfg.max_header_bytes;
+        if header_bytes(resp.headers()) > limit {
+            // Dropping the response unread closes the connection: the body is never read.
+            out.failure = Some(FetchFailure::HeadTooLarge { limit });
+            return;
+        }
 
         let status = resp.status();
         let version = resp.version();
@@ -266,6 +296,23 @@ impl Fetcher {
         };
         out.exchange = Some(Exchange { request_head, response_head, raw_body: raw.bytes, remote_ip });
     }
+}
+
+/// Bytes of a header map as sent on HTTP/1: each name and value, `: ` and CRLF.
+fn header_bytes(headers: &HeaderMap) -> usize {
+    headers.iter().map(|(name, value)| name.as_str().len() + value.len() + 4).sum()
+}
+
+/// Whether hyper gave up on a response head too large for its buffer (or the HTTP/2 header list limit).
+fn is_head_too_large(e: &reqwest::Error) -> bool {
+    let mut source = std::error::Error::source(e);
+    while let Some(cause) = source {
+        if cause.downcast_ref::<hyper::Error>().is_some_and(hyper::Error::is_parse_too_large) {
+            return true;
+        }
+        source = cause.source();
+    }
+    false
 }
 
 fn classify_send_error(e: &reqwest::Error) -> FetchFailure {
@@ -441,6 +488,10 @@ mod tests {
     #[test]
     fn bad_config_is_rejected() {
         let cfg = FetchConfig { user_agent: "bad\nagent".into(), ..FetchConfig::default() };
+        assert!(matches!(Fetcher::new(cfg), Err(FetchError::Config(_))));
+        let cfg = FetchConfig { max_header_bytes: 0, ..FetchConfig::default() };
+        assert!(matches!(Fetcher::new(cfg), Err(FetchError::Config(_))));
+        let cfg = FetchConfig { robots_cache_size: 0, ..FetchConfig::default() };
         assert!(matches!(Fetcher::new(cfg), Err(FetchError::Config(_))));
         let cfg = FetchConfig { timeout: Duration::ZERO, ..FetchConfig::default() };
         assert!(matches!(Fetcher::new(cfg), Err(FetchError::Config(_))));

@@ -91,6 +91,10 @@ pub enum FetchFailure {
     /// The connection broke while reading the body.
     #[error("body read failed: {0}")]
     Body(String),
+    /// The response head was larger than allowed (`limit`: bytes of header names and values); the body
+    /// was not read. Not retried: the server would send the same head again.
+    #[error("response head too large: more than {limit} bytes of headers")]
+    HeadTooLarge { limit: usize },
     /// The body could not be content-decoded.
     #[error("undecodable body: {0}")]
     Decode(String),
@@ -189,6 +193,7 @@ mod tests {
         assert_eq!(resp(Some(200), Some(FetchFailure::Body("reset".into()))).retry(), Retry::After(None));
         assert_eq!(resp(Some(200), Some(FetchFailure::Decode("bad gzip".into()))).retry(), Retry::No);
         assert_eq!(resp(None, Some(FetchFailure::Other("bad scheme".into()))).retry(), Retry::No);
+        assert_eq!(resp(None, Some(FetchFailure::HeadTooLarge { limit: 10 })).retry(), Retry::No);
         let mut r = resp(Some(503), None);
         r.retry_after = Some(Duration::from_secs(5));
         assert_eq!(r.retry(), Retry::After(Some(Duration::from_secs(5))));

@@ -1,8 +1,9 @@
 //! The per-origin robots.txt cache (RFC 9309): one fetch per origin, shared by every caller.
 
+use std::collections::VecDeque;
 use std::panic::AssertUnwindSafe;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::{Duration, Instant};
 
 use dashmap::DashMap;
@@ -83,11 +84,25 @@ impl Entry {
     }
 }
 
+/// One origin's place in the cache.
+#[derive(Debug, Default)]
+struct Slot {
+    cell: OnceCell<Arc<Entry>>,
+    /// Asked for since eviction last looked at it: it gets a second chance.
+    used: AtomicBool,
+}
+
 /// One lazily-filled cell per origin: the DashMap shard lock is held only to find or insert the cell,
 /// never across the fetch, and the OnceCell makes concurrent first callers share one fetch.
-#[derive(Default)]
+///
+/// At most `capacity` origins are kept (a crawl of millions of hosts would otherwise hold every
+/// robots.txt it read). Eviction is second-chance over insertion order, an approximation of least
+/// recently used that costs a flag store per lookup instead of a lock.
 pub(crate) struct RobotsCache {
-    entries: DashMap<String, Arc<OnceCell<Arc<Entry>>>>,
+    entries: DashMap<String, Arc<Slot>>,
+    /// Origins in the order their slots were inserted; entries whose slot has gone are skipped.
+    order: Mutex<VecDeque<(String, Weak<Slot>)>>,
+    capacity: usize,
     requests: AtomicU64,
 }
 
@@ -101,6 +116,16 @@ impl std::fmt::Debug for RobotsCache {
 }
 
 impl RobotsCache {
+    /// A cache of at most `capacity` origins (at least one).
+    pub(crate) fn new(capacity: usize) -> RobotsCache {
+        RobotsCache {
+            entries: DashMap::new(),
+            order: Mutex::new(VecDeque::new()),
+            capacity: capacity.max(1),
+            requests: AtomicU64::new(0),
+        }
+    }
+
     pub(crate) fn requests(&self) -> u64 {
         self.requests.load(Ordering::Relaxed)
     }
@@ -129,24 +154,63 @@ impl RobotsCache {
 
     async fn entry(&self, fetcher: &Fetcher, origin: &str) -> Arc<Entry> {
         let asked = Instant::now();
-        let cell = self.cell(origin);
-        let entry = Arc::clone(cell.get_or_init(|| self.load(fetcher, origin)).await);
+        let slot = self.slot(origin);
+        let entry = Arc::clone(slot.cell.get_or_init(|| self.load(fetcher, origin)).await);
         // Fresh, or loaded for this very call: an unavailable robots.txt expires at once but still
         // answers the callers that waited for its load.
         if entry.expires > Instant::now() || entry.loaded >= asked {
             return entry;
         }
-        // Stale: retire this cell unless a concurrent caller already did, then share the next load.
-        self.entries.remove_if(origin, |_, current| Arc::ptr_eq(current, &cell));
-        let cell = self.cell(origin);
-        Arc::clone(cell.get_or_init(|| self.load(fetcher, origin)).await)
+        // Stale: retire this slot unless a concurrent caller already did, then share the next load.
+        self.entries.remove_if(origin, |_, current| Arc::ptr_eq(current, &slot));
+        let slot = self.slot(origin);
+        Arc::clone(slot.cell.get_or_init(|| self.load(fetcher, origin)).await)
     }
 
-    fn cell(&self, origin: &str) -> Arc<OnceCell<Arc<Entry>>> {
-        if let Some(cell) = self.entries.get(origin) {
-            return Arc::clone(cell.value());
+    fn slot(&self, origin: &str) -> Arc<Slot> {
+        if let Some(slot) = self.entries.get(origin) {
+            slot.used.store(true, Ordering::Relaxed);
+            return Arc::clone(slot.value());
         }
-        Arc::clone(self.entries.entry(origin.to_owned()).or_default().value())
+        let (slot, inserted) = match self.entries.entry(origin.to_owned()) {
+            dashmap::Entry::Occupied(found) => (Arc::clone(found.get()), false),
+            dashmap::Entry::Vacant(vacant) => (Arc::clone(vacant.insert(Arc::default()).value()), true),
+        };
+        // The map's guard is gone here: the order lock is never taken while holding it.
+        if inserted {
+            self.make_room(origin, &slot);
+        }
+        slot
+    }
+
+    /// Note a new slot, and evict until the cache holds at most `capacity` origins. A slot used since
+    /// it was last looked at goes to the back of the line instead; one still loading is kept (its
+    /// callers are waiting on it), so the cache may run over while more than `capacity` load at once.
+    fn make_room(&self, origin: &str, slot: &Arc<Slot>) {
+        // Poisoning cannot leave the queue half-changed: every change is one push or pop.
+        let mut order = self.order.lock().unwrap_or_else(PoisonError::into_inner);
+        order.push_back((origin.to_owned(), Arc::downgrade(slot)));
+        // Two rounds: enough for every used slot to lose its second chance.
+        let mut budget = 2 * order.len();
+        while self.entries.len() > self.capacity && budget > 0 {
+            budget -= 1;
+            let Some((name, weak)) = order.pop_front() else { break };
+            let Some(candidate) = weak.upgrade() else { continue };
+            let current = self.entries.get(&name).is_some_and(|s| Arc::ptr_eq(s.value(), &candidate));
+            if !current {
+                continue;
+            }
+            if candidate.used.swap(false, Ordering::Relaxed) || !candidate.cell.initialized() {
+                order.push_back((name, weak));
+                continue;
+            }
+            self.entries.remove_if(&name, |_, s| Arc::ptr_eq(s, &candidate));
+            debug!(origin = name, "robots.txt evicted from the cache");
+        }
+        // Slots retired as stale leave their names behind; drop them before they pile up.
+        if order.len() > 2 * self.capacity + 64 {
+            order.retain(|(_, weak)| weak.strong_count() > 0);
+        }
     }
 
     async fn load(&self, fetcher: &Fetcher, origin: &str) -> Arc<Entry> {

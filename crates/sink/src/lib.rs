@@ -77,14 +77,17 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{Semaphore, mpsc, oneshot};
 
 pub use record::{Dropped, HttpExchange, PageRecord, Truncation};
 pub use warc::WarcPair;
 
 use atomic::{sync_dir, write_atomic};
 use warc::WarcWriter;
-use writer::{Failure, Msg, Writer};
+use writer::{Failure, Held, Msg, Writer};
+
+/// The unit of the queue's byte budget: permits are counted in KiB so that any budget fits a u32.
+const BUDGET_UNIT: u64 = 1024;
 
 const MANIFEST_FILE: &str = "crawl.json";
 const PAGES_FILE: &str = "pages.jsonl";
@@ -104,11 +107,21 @@ pub struct SinkOptions {
     pub queue: usize,
     /// Whether to write WARC files at all. Default true.
     pub warc: bool,
+    /// Bytes of WARC records the queue to the writer may hold: [`Sink::record`] and [`Sink::archive`]
+    /// wait while more are queued. A record larger than this alone goes through once the queue is
+    /// empty. Counted in KiB, at least 1 KiB. Default 64 MiB.
+    pub max_queued_bytes: u64,
 }
 
 impl Default for SinkOptions {
     fn default() -> Self {
-        SinkOptions { warc_max_bytes: 1 << 30, sync_interval: Duration::from_secs(1), queue: 1024, warc: true }
+        SinkOptions {
+            warc_max_bytes: 1 << 30,
+            sync_interval: Duration::from_secs(1),
+            queue: 1024,
+            warc: true,
+            max_queued_bytes: 64 << 20,
+        }
     }
 }
 
@@ -169,6 +182,9 @@ pub struct Sink {
     dir: PathBuf,
     tx: mpsc::Sender<Msg>,
     failure: Arc<Failure>,
+    /// The queue's byte budget in [`BUDGET_UNIT`]s: each queued record holds its size in permits.
+    budget: Arc<Semaphore>,
+    budget_units: u32,
 }
 
 impl Sink {
@@ -242,7 +258,9 @@ impl Sink {
                 .spawn(move || writer::tick(weak, period))
                 .map_err(|error| SinkError::Spawn { error })?;
         }
-        Ok(Sink { dir: dir.to_path_buf(), tx, failure })
+        let budget_units = u32::try_from(opts.max_queued_bytes.div_ceil(BUDGET_UNIT)).unwrap_or(u32::MAX).max(1);
+        let budget = Arc::new(Semaphore::new(budget_units as usize));
+        Ok(Sink { dir: dir.to_path_buf(), tx, failure, budget, budget_units })
     }
 
     /// The output directory.
@@ -252,15 +270,32 @@ impl Sink {
 
     /// Queue one finished fetch. Fails only when the writer has stopped (its I/O error is returned, with the path).
     ///
-    /// Waits only while the queue is full; the page is on disk after the next sync.
+    /// Waits only while the queue is full, in pages or in bytes ([`SinkOptions::max_queued_bytes`]);
+    /// the page is on disk after the next sync.
     pub async fn record(&self, page: PageRecord) -> Result<(), SinkError> {
-        self.send(Msg::Page(Box::new(page))).await
+        let held = self.hold(page.archive.as_ref().map_or(0, WarcPair::len)).await?;
+        self.send(Msg::Page(Box::new(page), held)).await
     }
 
     /// Archive an exchange in WARC without a pages.jsonl line: for what the crawl fetched that is not
-    /// a page of it, such as robots.txt.
+    /// a page of it, such as robots.txt. Waits as [`record`](Sink::record) does.
     pub async fn archive(&self, pair: WarcPair) -> Result<(), SinkError> {
-        self.send(Msg::Archive(Box::new(pair))).await
+        let held = self.hold(pair.len()).await?;
+        self.send(Msg::Archive(Box::new(pair), held)).await
+    }
+
+    /// Take `bytes` out of the queue's budget, waiting until they fit. A record larger than the whole
+    /// budget takes all of it, so it waits for an empty queue and then goes through alone.
+    async fn hold(&self, bytes: u64) -> Result<Held, SinkError> {
+        if let Some(e) = self.failure.get() {
+            return Err(e);
+        }
+        let units = u32::try_from(bytes.div_ceil(BUDGET_UNIT)).unwrap_or(u32::MAX).min(self.budget_units);
+        if units == 0 {
+            return Ok(None);
+        }
+        // The semaphore is never closed; an error could only mean the sink is going away.
+        Arc::clone(&self.budget).acquire_many_owned(units).await.map(Some).map_err(|_| self.stopped())
     }
 
     /// Replace stats.json atomically with this value.
@@ -289,6 +324,14 @@ impl Sink {
             return Err(e);
         }
         self.tx.send(msg).await.map_err(|_| self.stopped())
+    }
+
+    /// Tests: hold the writer thread, as a slow disk would, until the returned sender sends or drops.
+    #[cfg(test)]
+    async fn pause(&self) -> std::sync::mpsc::Sender<()> {
+        let (release, held) = std::sync::mpsc::channel();
+        self.send(Msg::Pause(held)).await.unwrap_or_else(|e| panic!("{e}"));
+        release
     }
 
     /// Why the writer is gone: its recorded error, or else it must have panicked.

@@ -603,3 +603,74 @@ async fn archive_writes_warc_records_but_no_line() {
     assert_eq!(types, ["warcinfo", "response", "request"]);
     assert_eq!(records[1].get(WarcHeader::TargetURI), "http://example.com/robots.txt");
 }
+
+/// A page whose archive is about `kib` KiB of incompressible body.
+fn page_of_kib(i: usize, kib: usize) -> PageRecord {
+    let ex = exchange("/", "200 OK", noise(kib * 1024, i as u64), None);
+    with_exchange(page(&format!("http://example.com/{i}"), 1, None), 200, ex)
+}
+
+/// Regression: the queue to the writer was bounded only in pages (64 in crawld), whatever their size,
+/// so a slow disk let 64 large records pile up in memory. It is now bounded in bytes too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_queue_is_bounded_in_bytes_and_an_oversized_record_still_passes() {
+    let out = tempfile::tempdir().unwrap();
+    let dir = out.path().to_path_buf();
+    // Room for three 40 KiB records, and any number of pages by count.
+    let options = SinkOptions { queue: 1024, max_queued_bytes: 130 * 1024, ..opts() };
+    let sink = Sink::create(&dir, &json!({}), options).unwrap();
+    let release = sink.pause().await;
+    for i in 0..3 {
+        sink.record(page_of_kib(i, 40)).await.unwrap();
+    }
+    let fourth = tokio::time::timeout(Duration::from_millis(300), sink.record(page_of_kib(3, 40))).await;
+    assert!(fourth.is_err(), "a fourth record waits while the writer is held");
+    drop(release);
+    sink.record(page_of_kib(3, 40)).await.unwrap();
+
+    // A record larger than the whole budget waits for an empty queue, then goes through alone.
+    let release = sink.pause().await;
+    sink.record(page_of_kib(4, 40)).await.unwrap();
+    let oversized = tokio::time::timeout(Duration::from_millis(300), sink.record(page_of_kib(5, 300))).await;
+    assert!(oversized.is_err(), "an oversized record waits for the queue to empty");
+    drop(release);
+    sink.record(page_of_kib(5, 300)).await.unwrap();
+    sink.record(page_of_kib(6, 300)).await.unwrap();
+    sink.record(page_of_kib(7, 1)).await.unwrap();
+    let summary = sink.finish().await.unwrap();
+    // The records that timed out waiting were never queued: each page is there once, in order.
+    assert_eq!(summary.pages, 8);
+    let lines = lines(&dir);
+    assert_eq!(lines.len(), 8);
+    for (i, line) in lines.iter().enumerate() {
+        let (file, offset, length) = warc_of(line);
+        let record = member_at(&dir.join("warc").join(file), offset, length);
+        assert_eq!(record.get(WarcHeader::TargetURI), format!("http://example.com/{i}"));
+    }
+}
+
+/// With a budget smaller than every record, many tasks recording at once still finish: no deadlock.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tiny_byte_budget_never_deadlocks() {
+    let out = tempfile::tempdir().unwrap();
+    let dir = out.path().to_path_buf();
+    let sink = Arc::new(Sink::create(&dir, &json!({}), SinkOptions { max_queued_bytes: 1, ..opts() }).unwrap());
+    let tasks: Vec<_> = (0..4)
+        .map(|t| {
+            let sink = Arc::clone(&sink);
+            tokio::spawn(async move {
+                for i in 0..10 {
+                    sink.record(page_of_kib(t * 100 + i, 3)).await.unwrap();
+                    sink.archive(page_of_kib(t * 100 + i, 2).archive.unwrap()).await.unwrap();
+                }
+            })
+        })
+        .collect();
+    for t in tasks {
+        tokio::time::timeout(Duration::from_secs(30), t).await.unwrap().unwrap();
+    }
+    let Ok(sink) = Arc::try_unwrap(sink) else { panic!("all tasks are done") };
+    let summary = sink.finish().await.unwrap();
+    assert_eq!(summary.pages, 40);
+    assert_eq!(summary.warc_records, 1 + 40 * 4);
+}

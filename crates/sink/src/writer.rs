@@ -24,16 +24,23 @@ pub(crate) const PENDING_LIMIT: usize = 1 << 20;
 
 #[derive(Debug)]
 pub(crate) enum Msg {
-    Page(Box<PageRecord>),
+    /// The permit holds the record's share of the queue's byte budget until it is written.
+    Page(Box<PageRecord>, Held),
     /// WARC records only, no line.
-    Archive(Box<WarcPair>),
+    Archive(Box<WarcPair>, Held),
     Stats(serde_json::Value),
     /// Sync now and report the outcome.
     Sync(oneshot::Sender<Result<(), SinkError>>),
     /// Nothing to write; a chance to sync when the crawl has gone quiet.
     Tick,
     Finish(oneshot::Sender<Result<SinkSummary, SinkError>>),
+    /// Tests: hold the writer until the sender is dropped or sends, as a slow disk would.
+    #[cfg(test)]
+    Pause(std::sync::mpsc::Receiver<()>),
 }
+
+/// A share of the queue's byte budget, given back when dropped (None for a record of no bytes).
+pub(crate) type Held = Option<tokio::sync::OwnedSemaphorePermit>;
 
 /// The writer's first fatal error, kept for every later caller.
 #[derive(Debug, Default)]
@@ -176,10 +183,16 @@ pub(crate) fn run(mut writer: Writer, mut rx: mpsc::Receiver<Msg>, failure: Arc<
             return;
         };
         let step = match msg {
-            Msg::Page(page) => writer.page(&page).and_then(|()| writer.maybe_sync()),
-            Msg::Archive(pair) => writer.archive(&pair).and_then(|()| writer.maybe_sync()),
+            // `_held` lives to the end of the arm: the bytes leave the budget once written.
+            Msg::Page(page, _held) => writer.page(&page).and_then(|()| writer.maybe_sync()),
+            Msg::Archive(pair, _held) => writer.archive(&pair).and_then(|()| writer.maybe_sync()),
             Msg::Stats(stats) => writer.stats(&stats).and_then(|()| writer.maybe_sync()),
             Msg::Tick => writer.maybe_sync(),
+            #[cfg(test)]
+            Msg::Pause(release) => {
+                let _ = release.recv();
+                Ok(())
+            }
             Msg::Sync(reply) => match writer.sync() {
                 Ok(()) => {
                     // The caller may have stopped waiting; the sync happened all the same.

@@ -25,6 +25,8 @@ pub fn config() -> FetchConfig {
         max_body_bytes: 1024 * 1024,
         respect_robots: true,
         max_crawl_delay: Duration::from_secs(10),
+        robots_cache_size: 10_000,
+        max_header_bytes: 64 * 1024,
     }
 }
 

@@ -486,3 +486,25 @@ async fn a_body_cut_by_a_broken_connection_is_truncated_by_disconnect() {
     assert_eq!((r.truncated, r.body_capped), (Some(Truncation::Disconnect), false));
     assert_eq!(&r.exchange.unwrap().raw_body[..], b"partial");
 }
+
+/// A head is measured as names and values with `: ` and CRLF each; past the limit the response is
+/// refused unread and not retried, and so is one too large for hyper's own buffer.
+#[tokio::test]
+async fn a_response_head_past_max_header_bytes_is_refused() {
+    let app = Router::new()
+        .route("/small", get(|| async { ([("x-pad", "a".repeat(100))], "body") }))
+        .route("/huge", get(|| async { ([("x-pad", "a".repeat(1 << 20))], "body") }));
+    let addr = serve(app).await;
+    let f = Fetcher::new(FetchConfig { max_header_bytes: 150, ..config() }).unwrap();
+    let r = f.fetch(&url(addr, "/small")).await;
+    assert_eq!((r.status, r.failure.clone()), (None, Some(FetchFailure::HeadTooLarge { limit: 150 })));
+    assert_eq!(r.retry(), Retry::No);
+    assert!(r.body.is_empty());
+
+    let f = Fetcher::new(FetchConfig { max_header_bytes: 64 * 1024, ..config() }).unwrap();
+    let r = f.fetch(&url(addr, "/small")).await;
+    assert_eq!((r.status, r.failure.clone(), &r.body[..]), (Some(200), None, &b"body"[..]));
+    let r = f.fetch(&url(addr, "/huge")).await;
+    assert_eq!((r.status, r.failure.clone()), (None, Some(FetchFailure::HeadTooLarge { limit: 64 * 1024 })));
+    assert_eq!(r.retry(), Retry::No);
+}

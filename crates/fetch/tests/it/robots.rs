@@ -201,6 +201,32 @@ async fn origins_are_scheme_host_and_port() {
     assert_eq!(f.robots_cached(), 2);
 }
 
+/// Regression: the robots.txt cache never let go of an origin, so a long crawl of many hosts held
+/// every robots.txt it ever read. Now it keeps `robots_cache_size` origins, the least recently used
+/// going first, and one that went is fetched again when needed.
+#[tokio::test]
+async fn the_robots_cache_is_bounded_and_refetches_an_evicted_origin() {
+    let (a, a_hits) = robots_server(|| text("User-agent: *\nDisallow: /a\n")).await;
+    let (b, b_hits) = robots_server(|| text("User-agent: *\nDisallow: /b\n")).await;
+    let (c, c_hits) = robots_server(|| text("User-agent: *\nDisallow: /c\n")).await;
+    let f = Fetcher::new(FetchConfig { robots_cache_size: 2, ..config() }).unwrap();
+    let hits = || [&a_hits, &b_hits, &c_hits].map(|h| h.load(Ordering::SeqCst));
+
+    assert!(!allowed(&f, a, "/a").await);
+    assert!(!allowed(&f, b, "/b").await);
+    // A was used after B: B is the least recently used when C comes in.
+    assert!(allowed(&f, a, "/x").await);
+    assert!(!allowed(&f, c, "/c").await);
+    assert_eq!(f.robots_cached(), 2);
+    assert_eq!(hits(), [1, 1, 1]);
+    assert!(allowed(&f, a, "/y").await, "A stayed");
+    assert_eq!(hits(), [1, 1, 1]);
+    assert!(!allowed(&f, b, "/b").await, "B is fetched again, and obeyed");
+    assert_eq!(hits(), [1, 2, 1]);
+    assert_eq!(f.robots_cached(), 2);
+    assert_eq!(f.robots_fetched(), 4);
+}
+
 #[tokio::test]
 async fn robots_can_be_ignored() {
     let (addr, hits) = robots_server(|| text("User-agent: *\nDisallow: /\n")).await;
