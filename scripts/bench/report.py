@@ -132,7 +132,7 @@ def bench_report(work: str, rounds: int, sites: list[tuple[str, str, str]], craw
             if path:
                 missed_files.append(f"{c}: {path}")
         out.append("")
-        if "crawld" in runs and runs["crawld"]:
+        if runs.get("crawld") and len(crawlers) > 1:
             out.append("| crawld / peer (median of per-round ratios) | speed | CPU per page | peak RSS |")
             out.append("|---|---|---|---|")
             for c in crawlers:
@@ -149,6 +149,7 @@ def bench_report(work: str, rounds: int, sites: list[tuple[str, str, str]], craw
                 rss = median([a.rss_mb / b.rss_mb for a, b in pairs if b.rss_mb])
                 out.append(f"| crawld / {c}{note} | ×{speed:.2f} | ×{cpu:.2f} | ×{rss:.2f} |")
             out.append("")
+        if runs.get("crawld"):
             out += bounds_table(work, site, rounds, runs["crawld"])
         if missed_files:
             out.append("Missed / extra pages: " + "; ".join(missed_files))
