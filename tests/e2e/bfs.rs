@@ -58,7 +58,7 @@ async fn depths_match_a_bfs_of_a_generated_site_across_hosts() {
     let a = Site::start("127.0.0.2", []).await;
     let b = Site::start("127.0.0.3", []).await;
     let n = 120usize;
-    let url_of = |i: usize| if i % 2 == 0 { a.url(&format!("/p{i}")) } else { b.url(&format!("/p{i}")) };
+    let url_of = |i: usize| if i.is_multiple_of(2) { a.url(&format!("/p{i}")) } else { b.url(&format!("/p{i}")) };
     let mut links: Vec<Vec<usize>> = Vec::new();
     for i in 0..n {
         let out: Vec<usize> = [(i * 7 + 1) % n, (i * 13 + 5) % n, (i * i + 3) % n].into_iter().collect();

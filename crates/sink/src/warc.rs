@@ -76,10 +76,11 @@ impl WarcWriter {
 
     /// Append an encoded response + request pair; returns where the response record landed.
     pub(crate) fn write_pair(&mut self, pair: &WarcPair) -> Result<WarcLocation, SinkError> {
-        if let Some(cur) = &self.current {
-            if cur.pairs > 0 && cur.len >= self.max_bytes {
-                self.close_current()?;
-            }
+        if let Some(cur) = &self.current
+            && cur.pairs > 0
+            && cur.len >= self.max_bytes
+        {
+            self.close_current()?;
         }
         if self.current.is_none() {
             self.open_next()?;
@@ -118,12 +119,12 @@ impl WarcWriter {
         if let Some((path, kind, msg)) = &self.damaged {
             return Err(SinkError::io("recover", path, io::Error::new(*kind, msg.clone())));
         }
-        if let Some(cur) = self.current.as_mut() {
-            if cur.dirty {
-                cur.out.flush().map_err(|e| SinkError::io("write", &cur.path, e))?;
-                cur.out.get_ref().sync_data().map_err(|e| SinkError::io("fsync", &cur.path, e))?;
-                cur.dirty = false;
-            }
+        if let Some(cur) = self.current.as_mut()
+            && cur.dirty
+        {
+            cur.out.flush().map_err(|e| SinkError::io("write", &cur.path, e))?;
+            cur.out.get_ref().sync_data().map_err(|e| SinkError::io("fsync", &cur.path, e))?;
+            cur.dirty = false;
         }
         if self.dir_dirty {
             sync_dir(&self.dir)?;
