@@ -273,14 +273,14 @@ impl Sink {
     /// Waits only while the queue is full, in pages or in bytes ([`SinkOptions::max_queued_bytes`]);
     /// the page is on disk after the next sync.
     pub async fn record(&self, page: PageRecord) -> Result<(), SinkError> {
-        let held = self.hold(page.archive.as_ref().map_or(0, WarcPair::len)).await?;
+        let held = self.hold(page.archive.as_ref().map_or(0, WarcPair::bytes)).await?;
         self.send(Msg::Page(Box::new(page), held)).await
     }
 
     /// Archive an exchange in WARC without a pages.jsonl line: for what the crawl fetched that is not
     /// a page of it, such as robots.txt. Waits as [`record`](Sink::record) does.
     pub async fn archive(&self, pair: WarcPair) -> Result<(), SinkError> {
-        let held = self.hold(pair.len()).await?;
+        let held = self.hold(pair.bytes()).await?;
         self.send(Msg::Archive(Box::new(pair), held)).await
     }
 

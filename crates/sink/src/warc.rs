@@ -100,7 +100,7 @@ impl WarcWriter {
             .and_then(|()| cur.out.flush());
         match written {
             Ok(()) => {
-                cur.len += pair.len();
+                cur.len += pair.bytes();
                 cur.pairs += 1;
                 cur.dirty = true;
                 self.records += 2;
@@ -245,13 +245,8 @@ impl WarcPair {
     }
 
     /// Compressed bytes of both records.
-    pub fn len(&self) -> u64 {
+    pub(crate) fn bytes(&self) -> u64 {
         (self.response.len() + self.request.len()) as u64
-    }
-
-    /// Never true: a pair always holds two records. (For symmetry with [`len`](Self::len).)
-    pub fn is_empty(&self) -> bool {
-        false
     }
 }
 
