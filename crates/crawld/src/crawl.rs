@@ -26,6 +26,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
 use crate::config::Config;
+use crate::control::{Hooks, Steer};
 use crate::stats::Stats;
 use crate::task::{self, End, Finished, Outcome, TaskContext};
 
@@ -74,9 +75,16 @@ pub struct CrawlSummary {
     pub failure: Option<String>,
 }
 
+mod hooks;
+
 /// Run a crawl until the frontier is empty, a limit is hit, or `cancel` fires.
 /// The config must have passed [`Config::validate`].
 pub async fn run(config: Config, cancel: CancellationToken) -> anyhow::Result<CrawlSummary> {
+    run_steered(config, cancel, Hooks::inert()).await
+}
+
+/// [`run`], steered from outside through `hooks` (see [`crate::control`]): commands, a changing config.
+pub async fn run_steered(config: Config, cancel: CancellationToken, hooks: Hooks) -> anyhow::Result<CrawlSummary> {
     // Before anything touches the output directory, so that a bad config never claims it.
     config.validate()?;
     let started = Instant::now();
@@ -124,7 +132,7 @@ pub async fn run(config: Config, cancel: CancellationToken) -> anyhow::Result<Cr
         seed_redirects_join_scope: config.scope.seed_redirects_join_scope,
         seen: frontier.seen_set(),
         max_links: config.scope.max_links_per_page,
-        max_depth: config.crawl.max_depth,
+        max_depth: task::depth_limit(config.crawl.max_depth),
         max_redirects: config.crawl.max_redirects,
         warc: config.output.warc,
     });
@@ -141,7 +149,7 @@ pub async fn run(config: Config, cancel: CancellationToken) -> anyhow::Result<Cr
     }
 
     let mut crawl = Crawl {
-        config: &config,
+        config: config.clone(),
         frontier,
         pool: FetchPool::new(config.crawl.concurrency.get()),
         sink,
@@ -152,6 +160,7 @@ pub async fn run(config: Config, cancel: CancellationToken) -> anyhow::Result<Cr
         in_flight: HashMap::new(),
         warned: HashSet::new(),
         seeds: SeedReport::default(),
+        control: hooks,
     };
     let ending = crawl.run(&cancel).await;
     let Crawl { sink, mut stats, frontier, seeds, .. } = crawl;
@@ -214,8 +223,9 @@ fn scope_of(config: &Config) -> Scope {
     })
 }
 
-struct Crawl<'a> {
-    config: &'a Config,
+struct Crawl {
+    /// The config in force: a live reload changes its retunable keys.
+    config: Config,
     frontier: Frontier,
     pool: FetchPool<Finished>,
     sink: Sink,
@@ -230,17 +240,21 @@ struct Crawl<'a> {
     /// (host, guard) pairs already warned about: a guard's drops are logged once per host.
     warned: HashSet<(HostId, &'static str)>,
     seeds: SeedReport,
+    /// Commands and config changes from outside the loop, and what status snapshots need.
+    control: Hooks,
 }
 
-impl Crawl<'_> {
+impl Crawl {
     async fn run(&mut self, cancel: &CancellationToken) -> anyhow::Result<Ending> {
         let mut progress = tokio::time::interval(self.config.output.progress_interval);
         progress.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         progress.tick().await;
         let mut last_progress = (Instant::now(), 0u64);
+        self.stats.tunables = crate::control::tunables(&self.config);
         loop {
-            let wake_at = self.fill();
-            if self.pool.is_empty() && wake_at.is_none() {
+            // Paused: nothing new is leased, and the crawl waits for a resume even when nothing is left.
+            let wake_at = if self.control.paused { None } else { self.fill() };
+            if self.pool.is_empty() && wake_at.is_none() && !self.control.paused {
                 return Ok(Ending::Complete);
             }
             tokio::select! {
@@ -261,6 +275,10 @@ impl Crawl<'_> {
                     }
                     return Ok(Ending::Stopped);
                 }
+                event = self.control.next_event() => match event {
+                    Steer::Command(command) => self.command(command),
+                    Steer::Config(config) => self.retune(config),
+                },
                 // Timers before join_next: at full speed a fetch is nearly always ready, and a biased
                 // select would never get to them; they are ready at most once per interval anyway.
                 _ = progress.tick() => {
@@ -370,6 +388,7 @@ impl Crawl<'_> {
         }
         let record = PageRecord { archive, ..task::page_record(&lease, &outcome) };
         self.stats.count(&record, &outcome);
+        self.control.observe(lease.host, &record);
         if lease.depth == 0 {
             self.note_seed(&outcome, &record);
         }
