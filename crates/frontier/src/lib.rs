@@ -36,16 +36,20 @@
 //! ```
 
 mod host;
+mod journal;
 mod seen;
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use url::Url;
 
 use host::HostState;
+use journal::Journal;
+pub use journal::{JOURNAL_FILE, JournalError, JournalSync, Replayed};
 pub use seen::SeenSet;
 
 /// Knobs of the frontier. All of them can be changed while a crawl runs ([`Frontier::set_politeness`]).
@@ -172,6 +176,18 @@ pub struct Frontier {
     in_flight: u64,
     /// New URLs leased so far (retries excluded): what `max_pages` counts.
     leased: u64,
+    /// Where every queued URL is journaled, for a durable frontier.
+    journal: Option<Journal>,
+}
+
+/// What [`Frontier::resume`] rebuilt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Resumed {
+    pub replayed: Replayed,
+    /// Distinct journaled URLs that were done (had their line) and are not queued again.
+    pub done: u64,
+    /// URLs queued again.
+    pub queued: u64,
 }
 
 impl Frontier {
@@ -187,7 +203,47 @@ impl Frontier {
             queued: 0,
             in_flight: 0,
             leased: 0,
+            journal: None,
         }
+    }
+
+    /// A frontier that journals every URL it queues in `state_dir` (a new journal, replacing any there),
+    /// so that [`Frontier::resume`] can rebuild its queue after the process is gone.
+    /// Give [`Frontier::journal_sync`] to whatever records pages as done, to call before it does.
+    pub fn create_durable(config: FrontierConfig, state_dir: &Path) -> Result<Frontier, JournalError> {
+        let mut frontier = Frontier::new(config);
+        frontier.journal = Some(Journal::create(state_dir)?);
+        Ok(frontier)
+    }
+
+    /// Rebuild a durable frontier from its journal in `state_dir`: every journaled URL for which `is_done`
+    /// says false is queued again, at the smallest depth journaled for it, in the order first queued.
+    /// URLs that were in flight when the last process ended are queued like the others. Attempts so
+    /// far are not journaled: a URL queued for a retry starts its attempts afresh.
+    pub fn resume(
+        config: FrontierConfig,
+        state_dir: &Path,
+        is_done: impl Fn(u128) -> bool,
+    ) -> Result<(Frontier, Resumed), JournalError> {
+        let mut frontier = Frontier::new(config);
+        let mut done = 0;
+        let (journal, replayed) = Journal::resume(state_dir, |candidate| {
+            if is_done(candidate.fingerprint) {
+                done += u64::from(frontier.seen.restore_done(candidate.fingerprint, candidate.depth));
+            } else {
+                frontier.add(candidate);
+            }
+        })?;
+        // What max_pages counts: the pages done count as leased.
+        frontier.leased = done;
+        frontier.journal = Some(journal);
+        let queued = frontier.queued;
+        Ok((frontier, Resumed { replayed, done, queued }))
+    }
+
+    /// The handle that makes this frontier's journal durable (None when it keeps none).
+    pub fn journal_sync(&self) -> Option<JournalSync> {
+        self.journal.as_ref().map(Journal::sync_handle)
     }
 
     /// A handle on the seen-set, for fetch tasks to drop links that cannot matter before they reach the
@@ -262,6 +318,9 @@ impl Frontier {
         }
         self.bump_pending(candidate.depth);
         self.queued += 1;
+        if let Some(journal) = &mut self.journal {
+            journal.append(&candidate);
+        }
         self.hosts[host.index()].push(candidate);
         self.schedule(host);
         if lowered_from.is_some() { Added::Lowered } else { Added::New }

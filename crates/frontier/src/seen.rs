@@ -66,6 +66,15 @@ impl SeenSet {
         Offer::Known
     }
 
+    /// A URL found done on resume: known, never queued. True when it was not known yet.
+    pub(crate) fn restore_done(&self, fingerprint: u128, depth: u32) -> bool {
+        let new = matches!(self.offer(fingerprint, depth), Offer::New);
+        if new {
+            self.mark_done(fingerprint);
+        }
+        new
+    }
+
     pub(crate) fn is_queued_at(&self, fingerprint: u128, depth: u32) -> bool {
         self.marks.get(&fingerprint).is_some_and(|m| m.state == State::Queued && m.depth == depth)
     }

@@ -319,3 +319,40 @@ fn a_lease_given_back_after_robots_txt_goes_first_and_opens_the_host() {
     assert!(matches!(f.next(later + delay), Next::Done));
     assert_eq!(f.stats().leased, 2);
 }
+
+#[test]
+fn a_resumed_frontier_queues_what_was_not_done_in_order_at_its_shallowest_depth() {
+    let state = tempfile::tempdir().unwrap();
+    let now = Instant::now();
+    let done: std::collections::HashSet<u128>;
+    {
+        let mut f = Frontier::create_durable(unlimited(), state.path()).unwrap();
+        f.add(candidate("http://a/seed", 0));
+        let seed = lease_known(&mut f, now);
+        for (u, d) in [("http://a/1", 1), ("http://a/2", 1), ("http://b/3", 2), ("http://a/4", 3), ("http://a/5", 1)] {
+            f.add(candidate(u, d));
+        }
+        f.add(candidate("http://a/4", 1)); // found again more shallowly
+        f.complete(&seed, now);
+        let one = lease(&mut f, now); // in flight when the process dies: queued again
+        assert_eq!(one.url.as_str(), "http://a/1");
+        f.journal_sync().unwrap().sync().unwrap();
+        done = [fp("http://a/seed"), fp("http://a/2")].into();
+    }
+    let (mut f, resumed) = Frontier::resume(unlimited(), state.path(), |fp| done.contains(&fp)).unwrap();
+    assert_eq!((resumed.replayed.frames, resumed.done, resumed.queued), (7, 2, 4));
+    assert_eq!(f.stats().leased, 2, "pages done count toward max_pages");
+    let mut order = Vec::new();
+    while let Next::Ready(l) = f.next(now) {
+        f.set_host_delay(l.host, None);
+        order.push((l.url.to_string(), l.depth));
+        f.complete(&l, now);
+    }
+    // Host a in the order its URLs were queued (a/4 joined depth 1 last), each at its shallowest depth.
+    let of_a: Vec<_> = order.iter().filter(|(u, _)| u.starts_with("http://a/")).cloned().collect();
+    let expected = [("http://a/1", 1), ("http://a/5", 1), ("http://a/4", 1)];
+    assert_eq!(of_a, expected.map(|(u, d)| (u.to_owned(), d)));
+    assert!(order.contains(&("http://b/3".to_owned(), 2)) && order.len() == 4, "{order:?}");
+    // A URL done before the crash stays known: offered again, it is not queued.
+    assert_eq!(f.add(candidate("http://a/2", 0)), Added::Known);
+}
