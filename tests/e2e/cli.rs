@@ -56,7 +56,7 @@ fn a_crawl_that_cannot_claim_its_output_directory_never_says_it_started() {
     let output = crawld().args(["run", "--seed", "http://127.0.0.1:9/", "--out"]).arg(dir.path()).output().unwrap();
     assert_eq!(output.status.code(), Some(1));
     let stderr = String::from_utf8(output.stderr).unwrap();
-    assert!(stderr.contains("already holds a crawl"), "{stderr}");
+    assert!(stderr.contains("not a crawld output directory"), "{stderr}");
     assert!(!stderr.contains("crawl starting"), "{stderr}");
 }
 

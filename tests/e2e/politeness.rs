@@ -333,7 +333,7 @@ async fn a_stop_does_not_wait_for_urls_that_are_only_waiting_out_a_delay() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_fetch_cut_short_by_the_grace_period_is_recorded_as_abandoned() {
+async fn a_fetch_cut_short_by_the_grace_period_stays_queued_for_a_resume() {
     let site = Site::start(
         "127.0.0.1",
         [("/", Page::links(&["/slow"])), ("/slow", Page::links(&[]).delay(Duration::from_secs(30)))],
@@ -341,14 +341,19 @@ async fn a_fetch_cut_short_by_the_grace_period_is_recorded_as_abandoned() {
     .await;
     let (mut config, _dir) = config(&[site.url("/")]);
     config.output.shutdown_grace = Duration::from_millis(200);
-    let (summary, out) = crawl_until(config, || site.started("/slow")).await;
+    let (summary, out) = crawl_until(config.clone(), || site.started("/slow")).await;
 
     assert_eq!(summary.ending, crawld::Ending::Stopped);
-    let slow = out.page(&site.url("/slow"));
-    assert_eq!(slow["status"], serde_json::Value::Null);
-    assert!(slow["error"].as_str().unwrap().starts_with("abandoned"), "{slow}");
+    assert!(!out.has(&site.url("/slow")), "an abandoned fetch has no line");
     let stats = out.stats();
-    assert_eq!((stats["abandoned"].as_u64(), stats["pages"].as_u64()), (Some(1), Some(2)), "{stats}");
+    assert_eq!((stats["abandoned"].as_u64(), stats["pages"].as_u64()), (Some(1), Some(1)), "{stats}");
+
+    // Resumed, the crawl fetches it again, and records it once, at its depth.
+    site.route("/slow", Page::links(&[]));
+    let out = crawl(config).await;
+    assert_eq!(out.page(&site.url("/slow"))["depth"], 1);
+    assert_eq!(out.lines.len(), 2);
+    assert_eq!(site.count("/"), 1, "the seed was done before the stop");
 }
 
 /// Regression: one rule the robots.txt parser rejects (here a pattern too large to compile) voided the

@@ -216,19 +216,19 @@ impl Frontier {
         Ok(frontier)
     }
 
-    /// Rebuild a durable frontier from its journal in `state_dir`: every journaled URL for which `is_done`
-    /// says false is queued again, at the smallest depth journaled for it, in the order first queued.
+    /// Rebuild a durable frontier from its journal in `state_dir`: every journaled URL (in the order it
+    /// was journaled, once per frame) for which `is_done` says false is queued again, at the smallest depth journaled for it, in the order first queued.
     /// URLs that were in flight when the last process ended are queued like the others. Attempts so
     /// far are not journaled: a URL queued for a retry starts its attempts afresh.
     pub fn resume(
         config: FrontierConfig,
         state_dir: &Path,
-        is_done: impl Fn(u128) -> bool,
+        mut is_done: impl FnMut(&Candidate) -> bool,
     ) -> Result<(Frontier, Resumed), JournalError> {
         let mut frontier = Frontier::new(config);
         let mut done = 0;
         let (journal, replayed) = Journal::resume(state_dir, |candidate| {
-            if is_done(candidate.fingerprint) {
+            if is_done(&candidate) {
                 done += u64::from(frontier.seen.restore_done(candidate.fingerprint, candidate.depth));
             } else {
                 frontier.add(candidate);

@@ -339,7 +339,7 @@ fn a_resumed_frontier_queues_what_was_not_done_in_order_at_its_shallowest_depth(
         f.journal_sync().unwrap().sync().unwrap();
         done = [fp("http://a/seed"), fp("http://a/2")].into();
     }
-    let (mut f, resumed) = Frontier::resume(unlimited(), state.path(), |fp| done.contains(&fp)).unwrap();
+    let (mut f, resumed) = Frontier::resume(unlimited(), state.path(), |c| done.contains(&c.fingerprint)).unwrap();
     assert_eq!((resumed.replayed.frames, resumed.done, resumed.queued), (7, 2, 4));
     assert_eq!(f.stats().leased, 2, "pages done count toward max_pages");
     let mut order = Vec::new();

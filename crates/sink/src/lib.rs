@@ -229,25 +229,26 @@ impl Sink {
         }
     }
 
-    /// Reopen the output directory of a crawl that did not finish, to go on recording: cut pages.jsonl
-    /// back to its last whole line and the WARC files back to the last record a line points at, handing
-    /// every line to `visit` on the way. Recording goes on at the end of pages.jsonl and in a new WARC
-    /// file; crawl.json is left as it is. A line that does not parse before the last one is damage:
-    /// refused with its line number, nothing cut.
-    pub fn resume(
-        dir: &Path,
-        opts: SinkOptions,
-        visit: impl FnMut(&RecordedPage),
-    ) -> Result<(Sink, Recovered), SinkError> {
-        let pages_path = dir.join(PAGES_FILE);
+    /// Make the output directory of a crawl that did not finish consistent again, before
+    /// [`Sink::reopen`]: cut pages.jsonl back to its last whole line and the WARC files back to the last
+    /// record a line points at, handing every line to `visit` on the way. A line that does not parse
+    /// before the last one is damage: refused with its line number, and nothing is cut.
+    pub fn recover(dir: &Path, visit: impl FnMut(&RecordedPage)) -> Result<Recovered, SinkError> {
         let mut recovered = Recovered::default();
         let mut last_warc = None;
-        let pages_len = recover::read_pages(&pages_path, &mut recovered, visit, &mut last_warc)?;
+        recover::read_pages(&dir.join(PAGES_FILE), &mut recovered, visit, &mut last_warc)?;
         recover::cut_warc(&dir.join(WARC_DIR), last_warc.as_ref(), &mut recovered)?;
+        Ok(recovered)
+    }
+
+    /// Go on recording in a directory made consistent by [`Sink::recover`]: at the end of pages.jsonl,
+    /// in a new WARC file. crawl.json is left as it is.
+    pub fn reopen(dir: &Path, opts: SinkOptions) -> Result<Sink, SinkError> {
+        let pages_path = dir.join(PAGES_FILE);
         let pages =
             OpenOptions::new().append(true).open(&pages_path).map_err(|e| SinkError::io("open", &pages_path, e))?;
-        let sink = Self::start(dir, None, opts, pages_path, pages, pages_len)?;
-        Ok((sink, recovered))
+        let pages_len = pages.metadata().map_err(|e| SinkError::io("read", &pages_path, e))?.len();
+        Self::start(dir, None, opts, pages_path, pages, pages_len)
     }
 
     fn start(

@@ -73,7 +73,7 @@ pub(crate) fn read_pages(
     recovered: &mut Recovered,
     mut visit: impl FnMut(&RecordedPage),
     last_warc: &mut Option<WarcLocation>,
-) -> Result<u64, SinkError> {
+) -> Result<(), SinkError> {
     let file = File::open(path).map_err(|e| SinkError::io("open", path, e))?;
     let mut reader = BufReader::with_capacity(1 << 16, file);
     let mut line = Vec::new();
@@ -107,7 +107,7 @@ pub(crate) fn read_pages(
         let file = OpenOptions::new().write(true).open(path).map_err(|e| SinkError::io("open", path, e))?;
         file.set_len(whole).and_then(|()| file.sync_data()).map_err(|e| SinkError::io("cut", path, e))?;
     }
-    Ok(whole)
+    Ok(())
 }
 
 /// Cut the WARC files in `dir` back to the end of the last pair a line points at (`last`).

@@ -689,8 +689,8 @@ async fn crawl_of(dir: &Path, n: usize, opts: SinkOptions) {
 
 fn resume(dir: &Path) -> Result<(Sink, Recovered, Vec<String>), SinkError> {
     let mut urls = Vec::new();
-    let (sink, recovered) = Sink::resume(dir, opts(), |p| urls.push(p.url.clone()))?;
-    Ok((sink, recovered, urls))
+    let recovered = Sink::recover(dir, |p| urls.push(p.url.clone()))?;
+    Ok((Sink::reopen(dir, opts())?, recovered, urls))
 }
 
 #[tokio::test]
