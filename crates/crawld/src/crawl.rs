@@ -321,7 +321,7 @@ impl Crawl<'_> {
         progress.tick().await;
         let mut last_progress = (Instant::now(), 0u64);
         loop {
-            let wake_at = self.fill();
+            let wake_at = self.fill()?;
             if self.pool.is_empty() && wake_at.is_none() {
                 return Ok(Ending::Complete);
             }
@@ -358,7 +358,7 @@ impl Crawl<'_> {
     }
 
     /// Spawn fetches while the pool has room. Returns when the frontier next has something, if it waits on time.
-    fn fill(&mut self) -> Option<Instant> {
+    fn fill(&mut self) -> anyhow::Result<Option<Instant>> {
         while self.pool.has_room() {
             match self.frontier.next(Instant::now().into_std()) {
                 Next::Ready(lease) => {
@@ -375,11 +375,12 @@ impl Crawl<'_> {
                         }
                     }
                 }
-                Next::Wait(at) => return Some(at.into()),
-                Next::Busy | Next::Done => return None,
+                Next::Wait(at) => return Ok(Some(at.into())),
+                Next::Busy | Next::Done => return Ok(None),
+                Next::Broken(error) => anyhow::bail!("{error}"),
             }
         }
-        None
+        Ok(None)
     }
 
     /// Why a host's URLs are to be recorded without a request: it stayed unreachable through their

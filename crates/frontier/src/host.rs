@@ -5,10 +5,36 @@ use std::time::{Duration, Instant};
 
 use crate::{Candidate, SeenSet};
 
+/// A URL queued for a retry: kept whole in memory (there are few).
 #[derive(Debug)]
 pub(crate) struct Entry {
     pub(crate) candidate: Candidate,
     pub(crate) retries: u32,
+}
+
+/// A URL queued for its first attempt: its fingerprint (for the stale check) and where its record is
+/// in the journal, which holds the rest. 24 bytes, so that millions of queued URLs fit in little memory.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Queued {
+    fingerprint: [u64; 2],
+    pub(crate) offset: u64,
+}
+
+impl Queued {
+    pub(crate) fn new(fingerprint: u128, offset: u64) -> Queued {
+        Queued { fingerprint: [fingerprint as u64, (fingerprint >> 64) as u64], offset }
+    }
+
+    pub(crate) fn fingerprint(&self) -> u128 {
+        u128::from(self.fingerprint[0]) | (u128::from(self.fingerprint[1]) << 64)
+    }
+}
+
+/// What [`HostState::pop`] hands out.
+#[derive(Debug)]
+pub(crate) enum Popped {
+    Queued { queued: Queued, depth: u32 },
+    Retry(Entry),
 }
 
 #[derive(Debug)]
@@ -18,7 +44,7 @@ pub(crate) struct HostState {
     /// depth is never deeper than what the BFS level allows.
     retry_queue: VecDeque<Entry>,
     /// Queued URLs by depth, FIFO within a depth. May hold stale entries (lowered since).
-    queues: BTreeMap<u32, VecDeque<Entry>>,
+    queues: BTreeMap<u32, VecDeque<Queued>>,
     /// Queued URLs that are not stale.
     pub(crate) live: usize,
     pub(crate) in_flight: usize,
@@ -55,8 +81,8 @@ impl HostState {
         if self.robots_known && self.crawl_delay.is_none() { per_host.max(1) } else { 1 }
     }
 
-    pub(crate) fn push(&mut self, candidate: Candidate) {
-        self.queues.entry(candidate.depth).or_default().push_back(Entry { candidate, retries: 0 });
+    pub(crate) fn push(&mut self, depth: u32, queued: Queued) {
+        self.queues.entry(depth).or_default().push_back(queued);
         self.live += 1;
     }
 
@@ -85,28 +111,39 @@ impl HostState {
         }
         loop {
             let mut first = self.queues.first_entry()?;
+            let depth = *first.key();
             let queue = first.get_mut();
             match queue.front() {
                 None => {
                     first.remove();
                 }
-                Some(entry) if seen.is_queued_at(entry.candidate.fingerprint, entry.candidate.depth) => {
-                    return Some(entry.candidate.depth);
-                }
+                Some(queued) if seen.is_queued_at(queued.fingerprint(), depth) => return Some(depth),
                 Some(_) => {
                     queue.pop_front();
+                    if queue.is_empty() {
+                        // Give the memory of a drained level back.
+                        first.remove();
+                    }
                 }
             }
         }
     }
 
-    pub(crate) fn pop(&mut self, seen: &SeenSet) -> Option<Entry> {
+    pub(crate) fn pop(&mut self, seen: &SeenSet) -> Option<Popped> {
         self.front_depth(seen)?;
-        let entry = match self.retry_queue.pop_front() {
-            Some(entry) => entry,
-            None => self.queues.first_entry()?.get_mut().pop_front()?,
+        let popped = match self.retry_queue.pop_front() {
+            Some(entry) => Popped::Retry(entry),
+            None => {
+                let mut first = self.queues.first_entry()?;
+                let depth = *first.key();
+                let queued = first.get_mut().pop_front()?;
+                if first.get().is_empty() {
+                    first.remove();
+                }
+                Popped::Queued { queued, depth }
+            }
         };
         self.live -= 1;
-        Some(entry)
+        Some(popped)
     }
 }

@@ -1,5 +1,7 @@
-//! The frontier's journal: every URL queued, in the order it was queued, so that a crawl's queue
-//! outlives the process.
+//! The frontier's journal: every URL queued, in the order it was queued. It is both what makes the
+//! queue outlive the process and where queued URLs live: the frontier keeps only each queued URL's
+//! fingerprint and the offset of its record here (24 bytes), and reads the record back when it leases
+//! the URL. Recent records are still in memory; older ones come from the page cache or the disk.
 //!
 //! The journal holds what was *queued*; pages.jsonl (the sink's) says what is *done*. On resume, every
 //! journaled URL without a line is queued again, at the smallest depth journaled for it, in the order
@@ -8,9 +10,11 @@
 //! ```text
 //! file:    MAGIC  frame*
 //! frame:   len: u32 LE   crc32(payload): u32 LE   payload (len bytes)
-//! payload: 1 = Parent  url                      the parent of the Url frames that follow
-//!          2 = Url     fp u128 LE, depth u32 LE, redirects u8, has_parent u8, url
+//! payload: 1 = Parent  url                      a page whose links follow
+//!          2 = Url     fp u128 LE, depth u32 LE, redirects u8, parent: offset of its Parent frame
+//!                      u64 LE (u64::MAX: none), url
 //! ```
+//! A frontier that is not durable keeps the same frames in memory only.
 //! A URL found again more shallowly is journaled again with its new depth. The crawl process writes
 //! frames as URLs are queued (into a buffer, written out every [`FLUSH_AT`] bytes) and the sink calls
 //! [`JournalSync::sync`] before it writes page lines: so a page's line is never on disk before the links
@@ -21,6 +25,7 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufReader, Read, Write};
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -30,7 +35,7 @@ use crate::Candidate;
 
 /// The journal's file name inside the state directory.
 pub const JOURNAL_FILE: &str = "frontier.journal";
-const MAGIC: &[u8] = b"crawld frontier journal 1\n";
+const MAGIC: &[u8] = b"crawld frontier journal 2\n";
 const HEADER: usize = 8;
 /// No frame is larger: URLs are far shorter (scope.max_url_length).
 const MAX_FRAME: usize = 1 << 20;
@@ -38,8 +43,9 @@ const MAX_FRAME: usize = 1 << 20;
 const FLUSH_AT: usize = 256 * 1024;
 const PARENT: u8 = 1;
 const URL: u8 = 2;
-/// Fixed part of a Url payload: kind, fingerprint, depth, redirects, has_parent.
-const URL_FIXED: usize = 1 + 16 + 4 + 1 + 1;
+/// Fixed part of a Url payload: kind, fingerprint, depth, redirects, parent offset.
+const URL_FIXED: usize = 1 + 16 + 4 + 1 + 8;
+const NO_PARENT: u64 = u64::MAX;
 
 /// Why a journal could not be opened or replayed.
 #[derive(Debug, thiserror::Error)]
@@ -75,7 +81,10 @@ pub struct Replayed {
 
 #[derive(Debug)]
 struct Shared {
-    file: File,
+    /// None: a journal in memory only (a frontier that is not durable).
+    file: Option<File>,
+    /// Bytes in the file: the offset of `buf`'s first byte.
+    written: u64,
     buf: Vec<u8>,
     /// The first write error: every later sync reports it.
     failed: Option<(io::ErrorKind, String)>,
@@ -86,13 +95,74 @@ impl Shared {
         if let Some((kind, message)) = &self.failed {
             return Err(io::Error::new(*kind, message.clone()));
         }
+        let Some(file) = &mut self.file else { return Ok(()) };
         if self.buf.is_empty() {
             return Ok(());
         }
-        let written = self.file.write_all(&self.buf);
-        self.buf.clear();
-        written.inspect_err(|e| self.failed = Some((e.kind(), e.to_string())))
+        match file.write_all(&self.buf) {
+            Ok(()) => {
+                self.written += self.buf.len() as u64;
+                self.buf.clear();
+                Ok(())
+            }
+            Err(e) => {
+                // What reached the file is unknown now: stop reading and writing it.
+                self.failed = Some((e.kind(), e.to_string()));
+                Err(e)
+            }
+        }
     }
+
+    /// The payload of the frame at `offset` (its header checked), into `out`.
+    fn read(&self, offset: u64, out: &mut Vec<u8>) -> io::Result<()> {
+        if offset >= self.written {
+            let at = (offset - self.written) as usize;
+            let frame = self.buf.get(at..).ok_or_else(|| bad("an offset past the end"))?;
+            let (len, crc) =
+                split_header(frame.get(..HEADER).and_then(|h| h.try_into().ok()).ok_or_else(|| bad("a cut header"))?);
+            let payload = frame.get(HEADER..HEADER + len).ok_or_else(|| bad("a cut record"))?;
+            out.clear();
+            out.extend_from_slice(payload);
+            return check(out, crc);
+        }
+        let file = self.file.as_ref().ok_or_else(|| bad("no file"))?;
+        out.resize(512, 0);
+        let got = read_at_most(file, out, offset)?;
+        let header: &[u8; HEADER] =
+            out.get(..HEADER).and_then(|h| h.try_into().ok()).ok_or_else(|| bad("a cut header"))?;
+        let (len, crc) = split_header(header);
+        if len > MAX_FRAME {
+            return Err(bad("a record too long"));
+        }
+        if HEADER + len > got {
+            out.resize(HEADER + len, 0);
+            file.read_exact_at(&mut out[got..], offset + got as u64)?;
+        }
+        out.truncate(HEADER + len);
+        out.drain(..HEADER);
+        check(out, crc)
+    }
+}
+
+fn bad(what: &str) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, format!("journal record unreadable: {what}"))
+}
+
+fn check(payload: &[u8], crc: u32) -> io::Result<()> {
+    if crc32fast::hash(payload) == crc { Ok(()) } else { Err(bad("a record failing its checksum")) }
+}
+
+fn read_at_most(file: &File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+    let mut got = 0;
+    while got < buf.len() {
+        match file.read_at(&mut buf[got..], offset + got as u64) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(got)
 }
 
 /// A handle that makes everything journaled so far durable: for the sink, which calls it before it
@@ -118,70 +188,118 @@ impl JournalSync {
     }
 }
 
-/// The writing end, owned by the frontier.
+/// The frontier's end: appends records and reads them back.
 #[derive(Debug)]
 pub(crate) struct Journal {
     shared: Arc<Mutex<Shared>>,
-    sync: JournalSync,
-    /// The parent of the last Url frame: a Parent frame is written only when it changes.
-    last_parent: Option<Arc<str>>,
+    /// None for a journal in memory.
+    sync: Option<JournalSync>,
+    /// The parent of the last Url frame and the offset of its Parent frame: a Parent frame is written
+    /// only when the parent changes.
+    last_parent: Option<(Arc<str>, u64)>,
     frame: Vec<u8>,
+    read: Vec<u8>,
 }
 
 impl Journal {
+    /// A journal kept in memory only, for a frontier that is not durable.
+    pub(crate) fn memory() -> Journal {
+        let shared = Shared { file: None, written: 0, buf: Vec::new(), failed: None };
+        Journal::with(shared, None)
+    }
+
     /// Start a new, empty journal in `dir` (replacing any file there), durable before it returns.
     pub(crate) fn create(dir: &Path) -> Result<Journal, JournalError> {
         let path = dir.join(JOURNAL_FILE);
         let mut file = OpenOptions::new()
             .create(true)
+            .read(true)
             .write(true)
             .truncate(true)
             .open(&path)
             .map_err(|e| JournalError::io("create", &path, e))?;
         file.write_all(MAGIC).and_then(|()| file.sync_data()).map_err(|e| JournalError::io("write", &path, e))?;
         sync_dir(dir).map_err(|e| JournalError::io("fsync", dir, e))?;
-        Journal::on(file, path)
+        Journal::on(file, path, MAGIC.len() as u64)
     }
 
-    /// Replay the journal in `dir`, handing each queued URL to `visit` in order, then open it to go on
-    /// appending. A torn tail is cut off first.
-    pub(crate) fn resume(dir: &Path, visit: impl FnMut(Candidate)) -> Result<(Journal, Replayed), JournalError> {
+    /// Replay the journal in `dir`, handing each queued URL and the offset of its record to `visit` in
+    /// order, then open it to go on appending. A torn tail is cut off first.
+    pub(crate) fn resume(dir: &Path, visit: impl FnMut(Candidate, u64)) -> Result<(Journal, Replayed), JournalError> {
         let path = dir.join(JOURNAL_FILE);
         let replayed = replay(&path, visit)?;
-        let file = OpenOptions::new().append(true).open(&path).map_err(|e| JournalError::io("open", &path, e))?;
-        Ok((Journal::on(file, path)?, replayed))
+        let file =
+            OpenOptions::new().read(true).append(true).open(&path).map_err(|e| JournalError::io("open", &path, e))?;
+        let len = file.metadata().map_err(|e| JournalError::io("read", &path, e))?.len();
+        Ok((Journal::on(file, path, len)?, replayed))
     }
 
-    fn on(file: File, path: PathBuf) -> Result<Journal, JournalError> {
+    fn on(file: File, path: PathBuf, written: u64) -> Result<Journal, JournalError> {
         let clone = file.try_clone().map_err(|e| JournalError::io("open", &path, e))?;
-        let shared = Arc::new(Mutex::new(Shared { file, buf: Vec::new(), failed: None }));
-        let sync = JournalSync { shared: Arc::clone(&shared), file: Arc::new(clone), path };
-        Ok(Journal { shared, sync, last_parent: None, frame: Vec::with_capacity(256) })
+        let shared = Shared { file: Some(file), written, buf: Vec::new(), failed: None };
+        Ok(Journal::with(shared, Some((clone, path))))
     }
 
-    pub(crate) fn sync_handle(&self) -> JournalSync {
+    fn with(shared: Shared, file: Option<(File, PathBuf)>) -> Journal {
+        let shared = Arc::new(Mutex::new(shared));
+        let sync = file.map(|(file, path)| JournalSync { shared: Arc::clone(&shared), file: Arc::new(file), path });
+        Journal { shared, sync, last_parent: None, frame: Vec::with_capacity(256), read: Vec::with_capacity(512) }
+    }
+
+    pub(crate) fn sync_handle(&self) -> Option<JournalSync> {
         self.sync.clone()
     }
 
-    /// Journal a URL just queued (or queued again more shallowly).
-    pub(crate) fn append(&mut self, c: &Candidate) {
-        self.frame.clear();
-        if let Some(parent) = &c.parent {
-            let same = self.last_parent.as_ref().is_some_and(|last| Arc::ptr_eq(last, parent) || last == parent);
-            if !same {
-                frame(&mut self.frame, &[&[PARENT], parent.as_bytes()]);
-                self.last_parent = Some(Arc::clone(parent));
-            }
-        }
-        let depth = c.depth.to_le_bytes();
-        let fixed = [c.redirects, u8::from(c.parent.is_some())];
-        frame(&mut self.frame, &[&[URL], &c.fingerprint.to_le_bytes(), &depth, &fixed, c.url.as_str().as_bytes()]);
+    /// Journal a URL just queued (or queued again more shallowly); returns the offset of its record.
+    pub(crate) fn append(&mut self, c: &Candidate) -> u64 {
         let mut shared = self.shared.lock().unwrap_or_else(PoisonError::into_inner);
+        // Where this call's frames begin in the journal.
+        let base = shared.written + shared.buf.len() as u64;
+        self.frame.clear();
+        let parent_offset = match &c.parent {
+            None => NO_PARENT,
+            Some(parent) => match &self.last_parent {
+                Some((last, offset)) if Arc::ptr_eq(last, parent) || last == parent => *offset,
+                _ => {
+                    frame(&mut self.frame, &[&[PARENT], parent.as_bytes()]);
+                    self.last_parent = Some((Arc::clone(parent), base));
+                    base
+                }
+            },
+        };
+        let offset = base + self.frame.len() as u64;
+        frame(
+            &mut self.frame,
+            &[
+                &[URL],
+                &c.fingerprint.to_le_bytes(),
+                &c.depth.to_le_bytes(),
+                &[c.redirects],
+                &parent_offset.to_le_bytes(),
+                c.url.as_str().as_bytes(),
+            ],
+        );
         shared.buf.extend_from_slice(&self.frame);
-        if shared.buf.len() >= FLUSH_AT {
+        if shared.file.is_some() && shared.buf.len() >= FLUSH_AT {
             // An error is kept and reported by the next sync, which stops the crawl's writes.
             let _ = shared.write_out();
         }
+        offset
+    }
+
+    /// The URL whose record is at `offset`, with its parent, as it was queued.
+    pub(crate) fn read(&mut self, offset: u64) -> io::Result<Candidate> {
+        let shared = self.shared.lock().unwrap_or_else(PoisonError::into_inner);
+        shared.read(offset, &mut self.read)?;
+        let (mut candidate, parent_offset) = decode_url(&self.read).map_err(|e| bad(&e))?;
+        if parent_offset != NO_PARENT {
+            shared.read(parent_offset, &mut self.read)?;
+            match self.read.split_first() {
+                Some((&PARENT, url)) => candidate.parent = Some(Arc::from(text(url).map_err(|e| bad(&e))?)),
+                _ => return Err(bad("a parent offset that is not a parent record")),
+            }
+        }
+        Ok(candidate)
     }
 }
 
@@ -195,7 +313,7 @@ fn frame(out: &mut Vec<u8>, parts: &[&[u8]]) {
 }
 
 /// Read every frame of the journal at `path`; cut a torn tail off the file.
-fn replay(path: &Path, mut visit: impl FnMut(Candidate)) -> Result<Replayed, JournalError> {
+fn replay(path: &Path, mut visit: impl FnMut(Candidate, u64)) -> Result<Replayed, JournalError> {
     let file = File::open(path).map_err(|e| JournalError::io("open", path, e))?;
     let mut reader = BufReader::with_capacity(1 << 16, file);
     let mut magic = vec![0; MAGIC.len()];
@@ -211,23 +329,37 @@ fn replay(path: &Path, mut visit: impl FnMut(Candidate)) -> Result<Replayed, Jou
         return Err(JournalError::NotAJournal { path: path.to_path_buf() });
     }
     let mut offset = MAGIC.len() as u64;
-    let mut parent: Option<Arc<str>> = None;
+    let mut parent: Option<(Arc<str>, u64)> = None;
     let mut payload = Vec::new();
     loop {
         let bad = match next_frame(&mut reader, &mut payload).map_err(|e| JournalError::io("read", path, e))? {
             Frame::End => break,
             Frame::Bad(reason) => Some(reason),
-            Frame::Whole => match decode(&payload, &parent) {
-                Ok(Decoded::Parent(p)) => {
-                    parent = Some(p);
-                    None
-                }
-                Ok(Decoded::Url(candidate)) => {
-                    replayed.frames += 1;
-                    visit(candidate);
-                    None
-                }
-                Err(reason) => Some(reason),
+            Frame::Whole => match payload.first() {
+                Some(&PARENT) => match text(&payload[1..]) {
+                    Ok(url) => {
+                        parent = Some((Arc::from(url), offset));
+                        None
+                    }
+                    Err(reason) => Some(reason),
+                },
+                _ => match decode_url(&payload) {
+                    Ok((mut candidate, parent_offset)) => match (&parent, parent_offset) {
+                        (_, NO_PARENT) => {
+                            replayed.frames += 1;
+                            visit(candidate, offset);
+                            None
+                        }
+                        (Some((url, at)), wanted) if *at == wanted => {
+                            candidate.parent = Some(Arc::clone(url));
+                            replayed.frames += 1;
+                            visit(candidate, offset);
+                            None
+                        }
+                        _ => Some("a URL whose parent record is missing".to_owned()),
+                    },
+                    Err(reason) => Some(reason),
+                },
             },
         };
         if let Some(reason) = bad {
@@ -273,33 +405,22 @@ fn split_header(header: &[u8; HEADER]) -> (usize, u32) {
     (len, crc)
 }
 
-enum Decoded {
-    Parent(Arc<str>),
-    Url(Candidate),
-}
-
 fn text(bytes: &[u8]) -> Result<&str, String> {
     std::str::from_utf8(bytes).map_err(|_| "a URL that is not UTF-8".to_owned())
 }
 
-fn decode(payload: &[u8], parent: &Option<Arc<str>>) -> Result<Decoded, String> {
-    match payload.first() {
-        Some(&PARENT) => Ok(Decoded::Parent(Arc::from(text(&payload[1..])?))),
-        Some(&URL) if payload.len() >= URL_FIXED => {
-            let fingerprint = u128::from_le_bytes(payload[1..17].try_into().unwrap_or_default());
-            let depth = u32::from_le_bytes(payload[17..21].try_into().unwrap_or_default());
-            let (redirects, has_parent) = (payload[21], payload[22] != 0);
-            let raw = text(&payload[URL_FIXED..])?;
-            let url = Url::parse(raw).map_err(|e| format!("an unparsable URL ({e})"))?;
-            let parent = match (has_parent, parent) {
-                (false, _) => None,
-                (true, Some(p)) => Some(Arc::clone(p)),
-                (true, None) => return Err("a URL whose parent record is missing".into()),
-            };
-            Ok(Decoded::Url(Candidate { url, fingerprint, depth, parent, redirects }))
-        }
-        _ => Err("a record of an unknown kind".into()),
+/// A Url payload: the URL as queued (without its parent) and the offset of its parent's record.
+fn decode_url(payload: &[u8]) -> Result<(Candidate, u64), String> {
+    if payload.first() != Some(&URL) || payload.len() < URL_FIXED {
+        return Err("a record of an unknown kind".into());
     }
+    let fingerprint = u128::from_le_bytes(payload[1..17].try_into().unwrap_or_default());
+    let depth = u32::from_le_bytes(payload[17..21].try_into().unwrap_or_default());
+    let redirects = payload[21];
+    let parent = u64::from_le_bytes(payload[22..30].try_into().unwrap_or_default());
+    let raw = text(&payload[URL_FIXED..])?;
+    let url = Url::parse(raw).map_err(|e| format!("an unparsable URL ({e})"))?;
+    Ok((Candidate { url, fingerprint, depth, parent: None, redirects }, parent))
 }
 
 /// A bad frame at `offset`: cut the file there if nothing whole follows (a torn write), else refuse.
@@ -363,7 +484,7 @@ mod tests {
 
     fn replay_all(dir: &Path) -> Result<(Vec<Candidate>, Replayed), JournalError> {
         let mut seen = Vec::new();
-        let (_journal, replayed) = Journal::resume(dir, |c| seen.push(c))?;
+        let (_journal, replayed) = Journal::resume(dir, |c, _| seen.push(c))?;
         Ok((seen, replayed))
     }
 
@@ -372,7 +493,7 @@ mod tests {
         for c in candidates {
             journal.append(c);
         }
-        journal.sync_handle().sync().unwrap();
+        journal.sync_handle().unwrap().sync().unwrap();
         dir.join(JOURNAL_FILE)
     }
 
@@ -397,6 +518,41 @@ mod tests {
     }
 
     #[test]
+    fn a_record_reads_back_by_its_offset_from_memory_from_the_file_and_after_a_resume() {
+        let dir = tempfile::tempdir().unwrap();
+        let root: Arc<str> = Arc::from("http://a.test/");
+        let written = [
+            candidate("http://a.test/", 1, 0, None),
+            candidate("http://a.test/x", 2, 1, Some(&root)),
+            candidate("http://a.test/y", 3, 1, Some(&root)),
+        ];
+        let summary =
+            |c: &Candidate| (c.url.to_string(), c.fingerprint, c.depth, c.parent.as_deref().map(str::to_owned));
+        for mut journal in [Journal::memory(), Journal::create(dir.path()).unwrap()] {
+            let offsets: Vec<u64> = written.iter().map(|c| journal.append(c)).collect();
+            for (c, &at) in written.iter().zip(&offsets) {
+                assert_eq!(summary(&journal.read(at).unwrap()), summary(c), "buffered");
+            }
+            if let Some(sync) = journal.sync_handle() {
+                sync.sync().unwrap();
+                for (c, &at) in written.iter().zip(&offsets) {
+                    assert_eq!(summary(&journal.read(at).unwrap()), summary(c), "from the file");
+                }
+                let mut replayed = Vec::new();
+                let (mut again, _) = Journal::resume(dir.path(), |c, at| replayed.push((summary(&c), at))).unwrap();
+                assert_eq!(replayed.iter().map(|(_, at)| *at).collect::<Vec<_>>(), offsets);
+                for (c, &at) in written.iter().zip(&offsets) {
+                    assert_eq!(summary(&again.read(at).unwrap()), summary(c), "after a resume");
+                }
+                // Appending goes on after what was replayed.
+                let next = again.append(&candidate("http://a.test/z", 4, 2, Some(&root)));
+                assert!(next > offsets[2]);
+                assert_eq!(again.read(next).unwrap().parent.as_deref(), Some("http://a.test/"));
+            }
+        }
+    }
+
+    #[test]
     fn a_torn_tail_is_cut_and_appending_goes_on_after_it() {
         let dir = tempfile::tempdir().unwrap();
         let path =
@@ -410,9 +566,9 @@ mod tests {
             let kept = std::fs::metadata(&path).unwrap().len();
             assert_eq!(replayed.cut, Some((kept, whole - torn - kept)));
             // Put the second URL back for the next round.
-            let (mut journal, _) = Journal::resume(dir.path(), |_| {}).unwrap();
+            let (mut journal, _) = Journal::resume(dir.path(), |_, _| {}).unwrap();
             journal.append(&candidate("http://a.test/b", 2, 0, None));
-            journal.sync_handle().sync().unwrap();
+            journal.sync_handle().unwrap().sync().unwrap();
             assert_eq!(std::fs::metadata(&path).unwrap().len(), whole);
         }
         // Zeros after the last frame, as a power loss can leave them, are a torn tail too.
@@ -435,6 +591,7 @@ mod tests {
         );
         let mut bytes = std::fs::read(&path).unwrap();
         let second = MAGIC.len() + HEADER + URL_FIXED + "http://a.test/".len();
+        assert_eq!(Journal::resume(dir.path(), |_, _| {}).unwrap().1.frames, 3);
         bytes[second + HEADER + 3] ^= 0xff;
         std::fs::write(&path, &bytes).unwrap();
         let error = replay_all(dir.path()).unwrap_err().to_string();

@@ -147,6 +147,9 @@ pub enum Next {
     Busy,
     /// Nothing queued and nothing in flight: the crawl is complete.
     Done,
+    /// A queued URL could not be read back from the journal (an I/O error): stop the crawl; a resume
+    /// reads the journal afresh.
+    Broken(String),
 }
 
 /// Counters for progress lines and stats.
@@ -176,8 +179,11 @@ pub struct Frontier {
     in_flight: u64,
     /// New URLs leased so far (retries excluded): what `max_pages` counts.
     leased: u64,
-    /// Where every queued URL is journaled, for a durable frontier.
-    journal: Option<Journal>,
+    /// Where every queued URL is recorded: on disk for a durable frontier, else in memory. Queues hold
+    /// offsets into it.
+    journal: Journal,
+    /// The first error reading a queued URL back from the journal.
+    broken: Option<String>,
 }
 
 /// What [`Frontier::resume`] rebuilt.
@@ -203,7 +209,8 @@ impl Frontier {
             queued: 0,
             in_flight: 0,
             leased: 0,
-            journal: None,
+            journal: Journal::memory(),
+            broken: None,
         }
     }
 
@@ -212,7 +219,7 @@ impl Frontier {
     /// Give [`Frontier::journal_sync`] to whatever records pages as done, to call before it does.
     pub fn create_durable(config: FrontierConfig, state_dir: &Path) -> Result<Frontier, JournalError> {
         let mut frontier = Frontier::new(config);
-        frontier.journal = Some(Journal::create(state_dir)?);
+        frontier.journal = Journal::create(state_dir)?;
         Ok(frontier)
     }
 
@@ -227,23 +234,23 @@ impl Frontier {
     ) -> Result<(Frontier, Resumed), JournalError> {
         let mut frontier = Frontier::new(config);
         let mut done = 0;
-        let (journal, replayed) = Journal::resume(state_dir, |candidate| {
+        let (journal, replayed) = Journal::resume(state_dir, |candidate, offset| {
             if is_done(&candidate) {
                 done += u64::from(frontier.seen.restore_done(candidate.fingerprint, candidate.depth));
             } else {
-                frontier.add(candidate);
+                frontier.admit(&candidate, Some(offset));
             }
         })?;
         // What max_pages counts: the pages done count as leased.
         frontier.leased = done;
-        frontier.journal = Some(journal);
+        frontier.journal = journal;
         let queued = frontier.queued;
         Ok((frontier, Resumed { replayed, done, queued }))
     }
 
     /// The handle that makes this frontier's journal durable (None when it keeps none).
     pub fn journal_sync(&self) -> Option<JournalSync> {
-        self.journal.as_ref().map(Journal::sync_handle)
+        self.journal.sync_handle()
     }
 
     /// A handle on the seen-set, for fetch tasks to drop links that cannot matter before they reach the
@@ -297,6 +304,12 @@ impl Frontier {
 
     /// Offer a URL. Deduplicates by fingerprint and keeps the shallowest depth.
     pub fn add(&mut self, candidate: Candidate) -> Added {
+        self.admit(&candidate, None)
+    }
+
+    /// `add`, for a URL whose record is in the journal at `journaled` already (on resume), or is to be
+    /// appended (None).
+    fn admit(&mut self, candidate: &Candidate, journaled: Option<u64>) -> Added {
         if self.config.max_depth.is_some_and(|max| candidate.depth > max) {
             return Added::TooDeep;
         }
@@ -318,16 +331,17 @@ impl Frontier {
         }
         self.bump_pending(candidate.depth);
         self.queued += 1;
-        if let Some(journal) = &mut self.journal {
-            journal.append(&candidate);
-        }
-        self.hosts[host.index()].push(candidate);
+        let offset = journaled.unwrap_or_else(|| self.journal.append(candidate));
+        self.hosts[host.index()].push(candidate.depth, host::Queued::new(candidate.fingerprint, offset));
         self.schedule(host);
         if lowered_from.is_some() { Added::Lowered } else { Added::New }
     }
 
     /// The next URL to fetch at `now`, or why there is none.
     pub fn next(&mut self, now: Instant) -> Next {
+        if let Some(error) = &self.broken {
+            return Next::Broken(error.clone());
+        }
         let retries_only = self.pages_exhausted();
         let allowed = self.allowed_depth();
         while let Some(&Reverse((at, host))) = self.ready.peek() {
@@ -356,10 +370,28 @@ impl Frontier {
                 }
                 continue;
             }
-            let Some(entry) = state.pop(&self.seen) else { continue };
+            let Some(popped) = state.pop(&self.seen) else { continue };
+            let entry = match popped {
+                host::Popped::Retry(entry) => entry,
+                host::Popped::Queued { queued, depth } => match self.journal.read(queued.offset) {
+                    Ok(candidate) if candidate.fingerprint == queued.fingerprint() => {
+                        host::Entry { candidate: Candidate { depth, ..candidate }, retries: 0 }
+                    }
+                    Ok(_) => return self.broken(std::io::Error::other("a queued URL's record is another URL's")),
+                    Err(e) => return self.broken(e),
+                },
+            };
             return Next::Ready(self.lease(host, entry));
         }
         if self.in_flight > 0 { Next::Busy } else { Next::Done }
+    }
+
+    /// A queued URL could not be read back: nothing more is handed out (the journal on disk is what a
+    /// resume reads, so nothing is lost by stopping).
+    fn broken(&mut self, error: std::io::Error) -> Next {
+        let message = format!("cannot read a queued URL back from the frontier's journal: {error}");
+        self.broken = Some(message.clone());
+        Next::Broken(message)
     }
 
     fn lease(&mut self, host: HostId, entry: host::Entry) -> Lease {
