@@ -356,3 +356,22 @@ fn a_resumed_frontier_queues_what_was_not_done_in_order_at_its_shallowest_depth(
     // A URL done before the crash stays known: offered again, it is not queued.
     assert_eq!(f.add(candidate("http://a/2", 0)), Added::Known);
 }
+
+#[test]
+fn the_seen_set_keys_on_96_bits_and_keeps_depth_and_state_in_32() {
+    let seen = SeenSet::default();
+    let fp = 0x0123_4567_89ab_cdef_0011_2233_4455_6677_u128;
+    assert!(matches!(seen.offer(fp, 7), seen::Offer::New));
+    assert!(seen.is_queued_at(fp, 7));
+    assert!(matches!(seen.offer(fp, 3), seen::Offer::Lowered { from: 7 }));
+    seen.mark_leased(fp);
+    assert!(!seen.may_improve(fp, 0), "a leased URL is never offered again");
+    // Fingerprints that agree in their 96 low bits are one URL to the set (documented odds: n²/2⁹⁷).
+    assert!(matches!(seen.offer(fp ^ (1 << 100), 1), seen::Offer::Known));
+    let other = fp ^ 1;
+    assert!(matches!(seen.offer(other, 1_000_000), seen::Offer::New));
+    assert!(seen.is_queued_at(other, 1_000_000));
+    seen.mark_done(other);
+    assert!(matches!(seen.offer(other, 0), seen::Offer::Known));
+    assert_eq!(seen.len(), 2);
+}
