@@ -378,3 +378,30 @@ async fn one_bad_robots_txt_rule_does_not_void_the_others() {
     assert_eq!(out.page(&site.url("/private/x"))["error"], "disallowed by robots.txt");
     assert_eq!(out.page(&site.url("/public"))["status"], 200);
 }
+
+/// Regression (issue 6, defect 5): a URL waiting for its retry held its whole host until the backoff
+/// ended; now the host's other URLs go on meanwhile.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_waiting_for_its_retry_does_not_hold_its_host() {
+    let site = Site::start(
+        "127.0.0.1",
+        [("/", Page::links(&["/flaky", "/a", "/b"])), ("/a", Page::links(&[])), ("/b", Page::links(&[]))],
+    )
+    .await;
+    site.route_sequence("/flaky", vec![Page::status(500), Page::status(500), Page::links(&[])]);
+    let (mut config, _dir) = config(&[site.url("/")]);
+    config.politeness.per_host_concurrency = std::num::NonZeroUsize::MIN;
+    config.crawl.max_retries = 2;
+    config.crawl.retry_backoff = Duration::from_millis(1500);
+    config.crawl.max_retry_backoff = Duration::from_secs(3);
+    let out = crawl(config).await;
+
+    assert_eq!(out.page(&site.url("/flaky"))["status"], 200);
+    assert_eq!(out.page(&site.url("/flaky"))["attempts"], 3);
+    let paths = site.paths();
+    let first_retry = paths.iter().enumerate().filter(|(_, p)| *p == "/flaky").nth(1).map(|(i, _)| i).unwrap();
+    for other in ["/a", "/b"] {
+        let at = paths.iter().position(|p| p == other).unwrap();
+        assert!(at < first_retry, "{other} waited for /flaky's retry: {paths:?}");
+    }
+}

@@ -442,6 +442,11 @@ impl Crawl<'_> {
         if !stopping && let Some(wait) = self.retry_wait(&lease, &outcome) {
             debug!(url = %lease.url, attempt = lease.retries + 1, wait = ?wait, "retrying later");
             self.stats.retries += 1;
+            if outcome.unreachable().is_some() {
+                // The host itself failed (no connection, or no robots.txt): none of its URLs can go
+                // before this one's retry. A page's own failure holds only that page.
+                self.frontier.pause_host(lease.host, now + wait);
+            }
             self.frontier.retry(&lease, now, now + wait);
             return Ok(());
         }

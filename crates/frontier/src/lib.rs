@@ -355,14 +355,14 @@ impl Frontier {
             if state.live == 0 || state.in_flight >= state.limit(per_host) {
                 continue; // scheduled again when it gains work or a lease of it completes
             }
-            if !state.may_start(now) {
-                self.schedule(host); // its delay moved since this heap entry was made
+            if !state.may_start(now, retries_only) {
+                self.schedule(host); // its delay or its retry moved since this heap entry was made
                 continue;
             }
-            if retries_only && !state.has_retry() {
+            let Some(depth) = state.front_depth(&self.seen, now) else { continue };
+            if retries_only && !state.front_is_retry(now) {
                 continue;
             }
-            let Some(depth) = state.front_depth(&self.seen) else { continue };
             if depth > allowed {
                 if !state.level_blocked {
                     state.level_blocked = true;
@@ -370,7 +370,7 @@ impl Frontier {
                 }
                 continue;
             }
-            let Some(popped) = state.pop(&self.seen) else { continue };
+            let Some(popped) = state.pop(&self.seen, now) else { continue };
             let entry = match popped {
                 host::Popped::Retry(entry) => entry,
                 host::Popped::Queued { queued, depth } => match self.journal.read(queued.offset) {
@@ -448,14 +448,13 @@ impl Frontier {
         }
     }
 
-    /// A lease failed in a way worth another attempt: it goes first in its host's queue again, and the
-    /// whole host stays idle until `not_before` (and at least its delay). The URL stays pending at its
-    /// depth, so no deeper BFS level opens meanwhile.
+    /// A lease failed in a way worth another attempt: it waits until `not_before`, then goes first in
+    /// its host's queue. The host's other URLs go on meanwhile (after its delay, as after any request).
+    /// The URL stays pending at its depth, so no BFS level two deeper opens meanwhile.
     pub fn retry(&mut self, lease: &Lease, now: Instant, not_before: Instant) {
         self.seen.mark_retrying(lease.fingerprint);
         let state = &mut self.hosts[lease.host.index()];
-        state.hold_until(not_before);
-        state.push_retry(host::Entry { candidate: lease.candidate(), retries: lease.retries + 1 });
+        state.push_retry(host::Entry { candidate: lease.candidate(), retries: lease.retries + 1 }, Some(not_before));
         self.queued += 1;
         self.release(lease, Some(now));
     }
@@ -469,7 +468,9 @@ impl Frontier {
             // Leased again later, it is counted again then.
             self.leased = self.leased.saturating_sub(1);
         }
-        self.hosts[lease.host.index()].push_retry(host::Entry { candidate: lease.candidate(), retries: lease.retries });
+        let entry = host::Entry { candidate: lease.candidate(), retries: lease.retries };
+        // Due at once: it was given back, not failed.
+        self.hosts[lease.host.index()].push_retry(entry, None);
         self.queued += 1;
         self.release(lease, requested_at);
     }
@@ -535,12 +536,14 @@ impl Frontier {
     /// go stale (the host's delay moved later, or it filled up): `next` re-checks each one it pops.
     fn schedule(&mut self, host: HostId) {
         let per_host = self.config.per_host_concurrency;
+        let retries_only = self.pages_exhausted();
         let state = &mut self.hosts[host.index()];
         if state.scheduled || state.live == 0 || state.in_flight >= state.limit(per_host) {
             return;
         }
         state.scheduled = true;
-        self.ready.push(Reverse((state.next_allowed, host)));
+        let at = state.start_at(retries_only);
+        self.ready.push(Reverse((at, host)));
     }
 
     fn schedule_all(&mut self) {

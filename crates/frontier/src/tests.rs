@@ -240,6 +240,32 @@ fn a_retry_pauses_its_host_goes_first_and_does_not_count_as_a_new_page() {
     assert!(matches!(f.next(later + Duration::from_secs(1)), Next::Done));
 }
 
+/// Regression (issue 6, defect 5): a retry held its whole host until its backoff ended.
+#[test]
+fn a_url_waiting_for_a_retry_does_not_hold_its_host() {
+    let mut f = Frontier::new(FrontierConfig { per_host_concurrency: 1, ..unlimited() });
+    let now = Instant::now();
+    for path in ["1", "2", "3"] {
+        f.add(candidate(&format!("http://a/{path}"), 0));
+    }
+    let one = lease_known(&mut f, now);
+    let later = now + Duration::from_secs(5);
+    f.retry(&one, now, later);
+    for expected in ["/2", "/3"] {
+        let l = lease(&mut f, now);
+        assert_eq!(l.url.path(), expected, "the host's other URLs go on");
+        f.complete(&l, now);
+    }
+    match f.next(now) {
+        Next::Wait(at) => assert_eq!(at, later),
+        other => panic!("expected a wait for the retry, got {other:?}"),
+    }
+    let again = lease(&mut f, later);
+    assert_eq!((again.url.path(), again.retries), ("/1", 1));
+    f.complete(&again, later);
+    assert!(matches!(f.next(later), Next::Done));
+}
+
 /// Regression: a URL waiting for a retry was lowered by a shallower offer; its retry entry then
 /// completed under the old depth, a level count leaked, and the crawl ended with work queued.
 #[test]
