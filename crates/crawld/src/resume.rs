@@ -7,12 +7,11 @@
 //! truncations, guard drops) are counted again from it; the others (links queued, retries, ...) go on
 //! from the last stats.json, which may lag the kill by up to `output.progress_interval`.
 
-use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use crawld_extract::{OutOfScope, Scope, fingerprint};
-use crawld_frontier::Candidate;
+use crawld_frontier::{Candidate, FingerprintSet};
 use crawld_sink::RecordedPage;
 use serde_json::Value;
 
@@ -131,7 +130,7 @@ pub fn check_same_crawl(config: &Config, manifest: &Value) -> anyhow::Result<()>
 #[derive(Debug)]
 pub struct Restore {
     /// Fingerprints of the URLs with a line: done, never fetched again.
-    pub done: HashSet<u128>,
+    pub done: FingerprintSet,
     pub stats: Stats,
     /// Seeds that got an HTTP response before.
     pub seeds_answered: u64,
@@ -145,7 +144,7 @@ impl Restore {
     pub fn new(config: &Config, saved: Stats) -> Restore {
         let stats = saved.without_line_counts();
         Restore {
-            done: HashSet::new(),
+            done: FingerprintSet::default(),
             stats,
             seeds_answered: 0,
             joined: 0,

@@ -50,7 +50,7 @@ use url::Url;
 use host::HostState;
 use journal::Journal;
 pub use journal::{JOURNAL_FILE, JournalError, JournalSync, Replayed};
-pub use seen::SeenSet;
+pub use seen::{FingerprintHasher, FingerprintSet, SeenSet};
 
 /// Knobs of the frontier. All of them can be changed while a crawl runs ([`Frontier::set_politeness`]).
 #[derive(Debug, Clone)]
@@ -233,6 +233,9 @@ impl Frontier {
         mut is_done: impl FnMut(&Candidate) -> bool,
     ) -> Result<(Frontier, Resumed), JournalError> {
         let mut frontier = Frontier::new(config);
+        // About one URL per 90 bytes of journal: room for them all at once, no rehash of a huge table.
+        let journal_bytes = std::fs::metadata(state_dir.join(JOURNAL_FILE)).map_or(0, |m| m.len());
+        frontier.seen = SeenSet::with_capacity(usize::try_from(journal_bytes / 90).unwrap_or(0));
         let mut done = 0;
         let (journal, replayed) = Journal::resume(state_dir, |candidate, offset| {
             if is_done(&candidate) {

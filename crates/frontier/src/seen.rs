@@ -76,7 +76,10 @@ impl Hash for Key {
 
 /// Passes a fingerprint's bits through: hashing a hash again buys nothing.
 #[derive(Debug, Default, Clone, Copy)]
-struct FingerprintHasher(u64);
+pub struct FingerprintHasher(u64);
+
+/// A set of URL fingerprints, hashed by their own bits.
+pub type FingerprintSet = std::collections::HashSet<u128, BuildHasherDefault<FingerprintHasher>>;
 
 impl Hasher for FingerprintHasher {
     fn finish(&self) -> u64 {
@@ -91,6 +94,10 @@ impl Hasher for FingerprintHasher {
 
     fn write_u64(&mut self, n: u64) {
         self.0 ^= n;
+    }
+
+    fn write_u128(&mut self, n: u128) {
+        self.0 ^= n as u64 ^ (n >> 64) as u64;
     }
 }
 
@@ -109,6 +116,11 @@ pub struct SeenSet {
 }
 
 impl SeenSet {
+    /// A set with room for about `urls` URLs before it grows (growing a large table rehashes it all).
+    pub fn with_capacity(urls: usize) -> SeenSet {
+        SeenSet { marks: Arc::new(DashMap::with_capacity_and_hasher(urls, BuildHasherDefault::default())) }
+    }
+
     pub fn len(&self) -> usize {
         self.marks.len()
     }
