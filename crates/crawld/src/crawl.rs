@@ -18,7 +18,7 @@ use std::time::Duration;
 use anyhow::Context;
 use crawld_extract::{Scope, ScopeRules, fingerprint};
 use crawld_fetch::{FetchConfig, FetchPool, Fetcher, Retry};
-use crawld_frontier::{Added, Candidate, Frontier, FrontierConfig, HostId, JournalSync, Lease, Next};
+use crawld_frontier::{Added, Candidate, Frontier, FrontierBackend, FrontierConfig, HostId, JournalSync, Lease, Next};
 use crawld_sink::{BeforeLines, PageRecord, Sink, SinkOptions};
 use rand::Rng;
 use tokio::time::Instant;
@@ -198,7 +198,7 @@ pub async fn run(config: Config, cancel: CancellationToken) -> anyhow::Result<Cr
 
     let mut crawl = Crawl {
         config: &config,
-        frontier,
+        frontier: Box::new(frontier),
         pool: FetchPool::new(config.crawl.concurrency.get()),
         sink,
         ctx,
@@ -298,7 +298,8 @@ fn scope_of(config: &Config) -> Scope {
 
 struct Crawl<'a> {
     config: &'a Config,
-    frontier: Frontier,
+    /// Reached only through the backend's methods: the embedded frontier today.
+    frontier: Box<dyn FrontierBackend>,
     pool: FetchPool<Finished>,
     sink: Sink,
     ctx: Arc<TaskContext>,

@@ -35,6 +35,7 @@
 //! assert!(matches!(frontier.next(now), Next::Done));
 //! ```
 
+mod backend;
 mod host;
 mod journal;
 mod seen;
@@ -47,6 +48,7 @@ use std::time::{Duration, Instant};
 
 use url::Url;
 
+pub use backend::FrontierBackend;
 use host::HostState;
 use journal::Journal;
 pub use journal::{JOURNAL_FILE, JournalError, JournalSync, Replayed};
