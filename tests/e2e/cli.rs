@@ -16,7 +16,7 @@ fn help_documents_every_command() {
     let output = crawld().arg("--help").output().unwrap();
     assert!(output.status.success());
     let text = String::from_utf8(output.stdout).unwrap();
-    for command in ["run", "demo", "status", "pause", "resume", "stop", "seed"] {
+    for command in ["run", "demo", "status", "pause", "unpause", "stop", "seed"] {
         assert!(text.contains(command), "--help mentions {command}: {text}");
     }
     let run = String::from_utf8(crawld().args(["run", "--help"]).output().unwrap().stdout).unwrap();
@@ -56,7 +56,7 @@ fn a_crawl_that_cannot_claim_its_output_directory_never_says_it_started() {
     let output = crawld().args(["run", "--seed", "http://127.0.0.1:9/", "--out"]).arg(dir.path()).output().unwrap();
     assert_eq!(output.status.code(), Some(1));
     let stderr = String::from_utf8(output.stderr).unwrap();
-    assert!(stderr.contains("already holds a crawl"), "{stderr}");
+    assert!(stderr.contains("not a crawld output directory"), "{stderr}");
     assert!(!stderr.contains("crawl starting"), "{stderr}");
 }
 

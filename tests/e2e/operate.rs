@@ -338,7 +338,7 @@ fn an_admin_api_off_loopback_without_a_token_stops_start_up() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn crawld_status_pause_resume_seed_and_stop_call_the_admin_api() {
+async fn crawld_status_pause_unpause_seed_and_stop_call_the_admin_api() {
     let site = slow_site(200, Duration::from_millis(50)).await;
     let dir = tempfile::tempdir().unwrap();
     let (path, out, log) = (dir.path().join("c.toml"), dir.path().join("out"), dir.path().join("log"));
@@ -364,7 +364,7 @@ async fn crawld_status_pause_resume_seed_and_stop_call_the_admin_api() {
     assert_eq!(json["state"], "running");
     assert!(cli(&["pause"]).contains("\"paused\""));
     assert!(cli(&["status"]).contains("state      paused"));
-    assert!(cli(&["resume"]).contains("\"running\""));
+    assert!(cli(&["unpause"]).contains("\"running\""));
     site.route("/more", Page::links(&[]));
     assert!(cli(&["seed", &site.url("/more")]).contains("\"added\":true"));
     let refused = crawld().args(["seed", "not a url", "--addr", &addr]).output().unwrap();

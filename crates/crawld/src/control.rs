@@ -261,7 +261,8 @@ pub(crate) struct Tracker {
     pub(crate) started: Instant,
     pub(crate) per_depth: Vec<u64>,
     pub(crate) per_host: HashMap<HostId, u64>,
-    pages: u64,
+    /// Pages of this run (a resumed crawl's stats count earlier runs too).
+    pub(crate) pages: u64,
     /// (instant, pages by then), about one a second over the last minute.
     samples: VecDeque<(Instant, u64)>,
 }

@@ -11,6 +11,7 @@
 //! - [`config`]: the TOML config, checked with `file:line` errors.
 //! - [`crawl`]: the scheduler loop that owns the fetch pool.
 //! - [`task`]: one fetch, run inside the pool.
+//! - [`resume`]: picking up an unfinished crawl from its output directory.
 //! - [`demo`]: a generated site on loopback, for `crawld demo` and for trying crawld without internet.
 //! - [`shutdown`]: Ctrl-C / SIGTERM handling.
 //! - [`control`]: steering a running crawl (commands, status, the config in force) through channels;
@@ -25,6 +26,7 @@ pub mod demo;
 pub mod metrics;
 pub mod progress;
 pub mod reload;
+pub mod resume;
 pub mod shutdown;
 pub mod stats;
 pub mod task;

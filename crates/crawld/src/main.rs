@@ -34,7 +34,8 @@ enum Command {
         /// A start URL; repeat for several. Replaces the config's seeds.
         #[arg(long = "seed", value_name = "URL")]
         seeds: Vec<HttpUrl>,
-        /// The output directory (must not hold a previous crawl).
+        /// The output directory. One that holds an unfinished crawl of the same seeds and scope is
+        /// resumed; one that holds a finished crawl is reported, untouched.
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
         /// Deepest depth followed (seeds are depth 0; each link or redirect is one hop).
@@ -65,8 +66,8 @@ enum Command {
         #[command(flatten)]
         api: Api,
     },
-    /// Resume a paused crawl.
-    Resume {
+    /// Resume a paused crawl (`crawld resume DIR` is for a crawl that is not running).
+    Unpause {
         #[command(flatten)]
         api: Api,
     },
@@ -81,6 +82,25 @@ enum Command {
         urls: Vec<HttpUrl>,
         #[command(flatten)]
         api: Api,
+    },
+    /// Resume the unfinished crawl in DIR with the configuration saved in DIR/crawl.json. Tunables
+    /// (concurrency, delays, limits, timeouts) may be changed with --config or flags; seeds and scope may not.
+    Resume {
+        /// The output directory of the crawl.
+        #[arg(value_name = "DIR")]
+        out: PathBuf,
+        /// A TOML config to use instead of the saved one (its seeds and scope must be the crawl's).
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+        /// Deepest depth followed.
+        #[arg(long, value_name = "N")]
+        max_depth: Option<u32>,
+        /// Stop once this many URLs have been fetched, those of earlier runs included.
+        #[arg(long, value_name = "N")]
+        max_pages: Option<std::num::NonZeroU64>,
+        /// Fetches in flight across all hosts (crawl.concurrency).
+        #[arg(long, value_name = "N")]
+        concurrency: Option<std::num::NonZeroUsize>,
     },
     /// Serve a generated demo site on 127.0.0.1 and crawl it: works with no internet.
     Demo {
@@ -151,6 +171,22 @@ async fn run(command: Command, progress: Option<Progress>) -> anyhow::Result<Exi
             let reload = path.map(|path| (path, file, overrides));
             crawl(config, cancel, reload, progress).await
         }
+        Command::Resume { out, config: path, max_depth, max_pages, concurrency } => {
+            let file = match &path {
+                Some(path) => Config::load(path)?,
+                None => crawld::resume::saved_config(&out)?,
+            };
+            let overrides = Overrides { out: Some(out), max_depth, max_pages, concurrency, ..Overrides::default() };
+            let mut config = file.clone();
+            overrides.apply(&mut config);
+            config.validate()?;
+            if !config.out.join("pages.jsonl").exists() {
+                anyhow::bail!("{} holds no crawl to resume (no pages.jsonl)", config.out.display());
+            }
+            // The saved config is not a file to watch: only --config retunes live.
+            let reload = path.map(|path| (path, file, overrides));
+            crawl(config, cancel, reload, progress).await
+        }
         Command::Demo { out, pages } => {
             let site = demo::DemoSite::start(pages).await.context("cannot start the demo site")?;
             // The process id keeps two demos started in the same second apart.
@@ -183,7 +219,7 @@ async fn run(command: Command, progress: Option<Progress>) -> anyhow::Result<Exi
             }
         },
         Command::Pause { api } => post(&api, "/pause", None).await,
-        Command::Resume { api } => post(&api, "/resume", None).await,
+        Command::Unpause { api } => post(&api, "/resume", None).await,
         Command::Stop { api } => post(&api, "/stop", None).await,
         Command::Seed { urls, api } => {
             let urls: Vec<String> = urls.iter().map(|u| u.0.to_string()).collect();
@@ -233,6 +269,12 @@ async fn crawl(
     }
     let summary = summary?;
     let s = &summary.stats;
+    if summary.already_finished {
+        let state = summary.ending.state();
+        info!(out = %out.display(), state, pages = s.pages, "the output directory holds a finished crawl: nothing to do");
+        println!("{} holds a crawl that ended {state} ({} pages): nothing to do.", out.display(), s.pages);
+        return Ok(if summary.ending == Ending::Failed { ExitCode::FAILURE } else { ExitCode::SUCCESS });
+    }
     let secs = summary.elapsed.as_secs_f64().max(1e-3);
     let how = match summary.ending {
         Ending::Complete => "crawl complete: nothing left to fetch".to_owned(),
@@ -287,6 +329,7 @@ fn print_summary(how: &str, summary: &crawld::CrawlSummary, out: &Path) {
         .outcomes()
         .into_iter()
         .chain([
+            ("abandoned", s.abandoned),
             ("retries", s.retries),
             ("truncated", s.truncated),
             ("out_of_scope", s.out_of_scope.total()),

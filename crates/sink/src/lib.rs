@@ -66,6 +66,7 @@
 mod atomic;
 mod gzip;
 mod record;
+mod recover;
 mod reserve;
 mod timestamp;
 mod warc;
@@ -80,6 +81,7 @@ use std::time::{Duration, SystemTime};
 use tokio::sync::{Semaphore, mpsc, oneshot};
 
 pub use record::{Dropped, HttpExchange, PageRecord, Truncation};
+pub use recover::{RecordedPage, Recovered};
 pub use warc::WarcPair;
 
 use atomic::{sync_dir, write_atomic};
@@ -111,6 +113,17 @@ pub struct SinkOptions {
     /// wait while more are queued. A record larger than this alone goes through once the queue is
     /// empty. Counted in KiB, at least 1 KiB. Default 64 MiB.
     pub max_queued_bytes: u64,
+    /// What must be durable before page lines are written: the frontier's journal of the URLs those
+    /// pages led to. Synced after the WARC file and before the lines, at every sync. Default none.
+    pub before_lines: Option<Arc<dyn BeforeLines>>,
+}
+
+/// Something that must reach the disk before page lines do (see [`SinkOptions::before_lines`]).
+pub trait BeforeLines: Send + Sync + std::fmt::Debug {
+    /// Write out and fsync.
+    fn sync(&self) -> io::Result<()>;
+    /// The file it writes, for error messages.
+    fn path(&self) -> &Path;
 }
 
 impl Default for SinkOptions {
@@ -121,6 +134,7 @@ impl Default for SinkOptions {
             queue: 1024,
             warc: true,
             max_queued_bytes: 64 << 20,
+            before_lines: None,
         }
     }
 }
@@ -204,7 +218,7 @@ impl Sink {
             }
             Err(e) => return Err(SinkError::io("create", &pages_path, e)),
         };
-        match Self::start(dir, manifest, opts, pages_path.clone(), pages) {
+        match Self::start(dir, Some(manifest), opts, pages_path.clone(), pages, 0) {
             Ok(sink) => Ok(sink),
             Err(e) => {
                 // The pages.jsonl just claimed is empty; leaving it would refuse the retry after, say,
@@ -215,18 +229,43 @@ impl Sink {
         }
     }
 
+    /// Make the output directory of a crawl that did not finish consistent again, before
+    /// [`Sink::reopen`]: cut pages.jsonl back to its last whole line and the WARC files back to the last
+    /// record a line points at, handing every line to `visit` on the way. A line that does not parse
+    /// before the last one is damage: refused with its line number, and nothing is cut.
+    pub fn recover(dir: &Path, visit: impl FnMut(&RecordedPage)) -> Result<Recovered, SinkError> {
+        let mut recovered = Recovered::default();
+        let mut last_warc = None;
+        recover::read_pages(&dir.join(PAGES_FILE), &mut recovered, visit, &mut last_warc)?;
+        recover::cut_warc(&dir.join(WARC_DIR), last_warc.as_ref(), &mut recovered)?;
+        Ok(recovered)
+    }
+
+    /// Go on recording in a directory made consistent by [`Sink::recover`]: at the end of pages.jsonl,
+    /// in a new WARC file. crawl.json is left as it is.
+    pub fn reopen(dir: &Path, opts: SinkOptions) -> Result<Sink, SinkError> {
+        let pages_path = dir.join(PAGES_FILE);
+        let pages =
+            OpenOptions::new().append(true).open(&pages_path).map_err(|e| SinkError::io("open", &pages_path, e))?;
+        let pages_len = pages.metadata().map_err(|e| SinkError::io("read", &pages_path, e))?.len();
+        Self::start(dir, None, opts, pages_path, pages, pages_len)
+    }
+
     fn start(
         dir: &Path,
-        manifest: &serde_json::Value,
+        manifest: Option<&serde_json::Value>,
         opts: SinkOptions,
         pages_path: PathBuf,
         pages: fs::File,
+        pages_len: u64,
     ) -> Result<Sink, SinkError> {
-        let manifest_path = dir.join(MANIFEST_FILE);
-        let mut bytes =
-            serde_json::to_vec_pretty(manifest).map_err(|e| SinkError::io("serialize", &manifest_path, e.into()))?;
-        bytes.push(b'\n');
-        write_atomic(&manifest_path, &bytes)?;
+        if let Some(manifest) = manifest {
+            let manifest_path = dir.join(MANIFEST_FILE);
+            let mut bytes = serde_json::to_vec_pretty(manifest)
+                .map_err(|e| SinkError::io("serialize", &manifest_path, e.into()))?;
+            bytes.push(b'\n');
+            write_atomic(&manifest_path, &bytes)?;
+        }
 
         let warc = if opts.warc {
             let warc_dir = dir.join(WARC_DIR);
@@ -240,7 +279,8 @@ impl Sink {
         sync_dir(dir)?;
 
         let reserve = reserve::Reserve::create(&dir.join(STATE_DIR))?;
-        let writer = Writer::new(pages_path, pages, warc, dir.join(STATS_FILE), opts.sync_interval, reserve);
+        let files = writer::Files { pages_path, pages, pages_len, warc, stats_path: dir.join(STATS_FILE) };
+        let writer = Writer::new(files, opts.sync_interval, reserve, opts.before_lines.clone());
         // tokio panics on a zero bound; one slot is the closest meaning.
         let (tx, rx) = mpsc::channel(opts.queue.max(1));
         let failure = Arc::new(Failure::default());

@@ -17,7 +17,7 @@ use crate::atomic::write_atomic;
 use crate::record::{self, PageRecord};
 use crate::reserve::Reserve;
 use crate::warc::{WarcPair, WarcWriter};
-use crate::{SinkError, SinkSummary};
+use crate::{BeforeLines, SinkError, SinkSummary};
 
 /// Sync early once this many line bytes wait in memory, whatever the interval, to bound memory use.
 pub(crate) const PENDING_LIMIT: usize = 1 << 20;
@@ -71,30 +71,43 @@ pub(crate) struct Writer {
     pages_written: u64,
     pages_dirty: bool,
     warc: Option<WarcWriter>,
+    before_lines: Option<Arc<dyn BeforeLines>>,
     stats_path: PathBuf,
     sync_interval: Duration,
     last_sync: Instant,
     reserve: Reserve,
 }
 
+/// The files a writer starts with.
+#[derive(Debug)]
+pub(crate) struct Files {
+    pub(crate) pages_path: PathBuf,
+    /// Opened for append.
+    pub(crate) pages: File,
+    /// Its length, all whole lines.
+    pub(crate) pages_len: u64,
+    pub(crate) warc: Option<WarcWriter>,
+    pub(crate) stats_path: PathBuf,
+}
+
 impl Writer {
     pub(crate) fn new(
-        pages_path: PathBuf,
-        pages: File,
-        warc: Option<WarcWriter>,
-        stats_path: PathBuf,
+        files: Files,
         sync_interval: Duration,
         reserve: Reserve,
+        before_lines: Option<Arc<dyn BeforeLines>>,
     ) -> Self {
+        let Files { pages_path, pages, pages_len, warc, stats_path } = files;
         Writer {
             pages_path,
             pages,
-            pages_len: 0,
+            pages_len,
             pending: Vec::new(),
             pending_lines: 0,
             pages_written: 0,
             pages_dirty: false,
             warc,
+            before_lines,
             stats_path,
             sync_interval,
             last_sync: Instant::now(),
@@ -137,12 +150,16 @@ impl Writer {
         if due || self.pending.len() >= PENDING_LIMIT { self.sync() } else { Ok(()) }
     }
 
-    /// WARC data to disk, then the lines that point into it, then those lines to disk.
+    /// WARC data to disk, then what must precede the lines (the frontier's journal), then the lines
+    /// that point into the WARC, then those lines to disk.
     fn sync(&mut self) -> Result<(), SinkError> {
         if let Some(warc) = &mut self.warc {
             warc.sync()?;
         }
         if !self.pending.is_empty() {
+            if let Some(before) = &self.before_lines {
+                before.sync().map_err(|e| SinkError::io("write and fsync", before.path(), e))?;
+            }
             if let Err(e) = self.pages.write_all(&self.pending) {
                 // Cut a partly written line off so the file stays whole lines; best effort, as the
                 // write error is the one worth reporting.

@@ -127,7 +127,7 @@ impl Crawl {
             hosts: f.hosts,
             concurrency: self.pool.capacity(),
             pages_per_sec_last_minute: tracker.recent_rate(),
-            pages_per_sec: s.pages as f64 / uptime.as_secs_f64().max(1e-3),
+            pages_per_sec: tracker.pages as f64 / uptime.as_secs_f64().max(1e-3),
             bytes: s.bytes,
             status_classes,
             errors,
