@@ -693,6 +693,22 @@ mod tests {
     }
 
     #[test]
+    fn an_admin_api_off_loopback_needs_a_token() {
+        let text = "seeds = [\"http://a/\"]\n[admin]\nport = 7676\naddress = \"0.0.0.0\"\n";
+        let config = Config::parse(text, Path::new("x.toml")).unwrap();
+        let error = format!("{:#}", config.validate().unwrap_err());
+        assert!(error.starts_with("x.toml:4:1: admin.address: 0.0.0.0 is not a loopback address"), "{error}");
+        let with_token = Config::parse(&format!("{text}token = \"t0k3n\"\n"), Path::new("x.toml")).unwrap();
+        with_token.validate().unwrap();
+        assert!(!serde_json::to_string(&with_token).unwrap().contains("t0k3n"), "the token never reaches crawl.json");
+        let blank = Config::parse(&format!("{text}token = \" \"\n"), Path::new("x.toml")).unwrap();
+        assert!(format!("{:#}", blank.validate().unwrap_err()).contains("admin.token must be non-empty"));
+        // On loopback, no token is needed; without a port there is no API at all.
+        let local = Config::parse("seeds = [\"http://a/\"]\n[admin]\nport = 7676\n", Path::new("x.toml")).unwrap();
+        local.validate().unwrap();
+    }
+
+    #[test]
     fn a_config_without_seeds_is_refused() {
         let config = Config::parse("", Path::new("x.toml")).unwrap();
         assert!(format!("{:#}", config.validate().unwrap_err()).contains("no seeds"));
