@@ -147,7 +147,7 @@ async fn metrics(State(api): State<Arc<Api>>, headers: HeaderMap) -> Response {
     if let Some(denied) = refuse(&api, &headers) {
         return denied;
     }
-    match api.control.status().await {
+    match api.control.counts().await {
         Ok(status) => {
             let text = api.control.metrics().render(&status);
             ([(header::CONTENT_TYPE, metrics::CONTENT_TYPE)], text).into_response()

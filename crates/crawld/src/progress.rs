@@ -49,7 +49,7 @@ impl Progress {
                 _ = stop.cancelled() => break,
                 _ = tick.tick() => {}
             }
-            let message = match control.status().await {
+            let message = match control.counts().await {
                 Ok(status) => line(&status),
                 Err(_) => "stopping: in-flight fetches are finishing".to_owned(),
             };

@@ -20,7 +20,10 @@ impl Crawl {
         // A caller that gave up waiting is no reason to stop.
         match command {
             Command::Status(answer) => {
-                let _ = answer.send(self.status());
+                let _ = answer.send(self.status(true));
+            }
+            Command::Counts(answer) => {
+                let _ = answer.send(self.status(false));
             }
             Command::Pause(answer) => {
                 if !self.control.paused {
@@ -78,7 +81,8 @@ impl Crawl {
         self.hinted = false;
     }
 
-    pub(super) fn status(&self) -> Status {
+    /// A snapshot; `hosts`: with the top hosts lists, which walk every host.
+    pub(super) fn status(&self, hosts: bool) -> Status {
         let f = self.frontier.stats();
         let tracker = &self.control.tracker;
         let mut stats = self.stats.clone();
@@ -86,19 +90,22 @@ impl Crawl {
         let uptime = tracker.started.elapsed();
         stats.elapsed_secs = uptime.as_secs_f64();
         let s = &stats;
-        let mut per_host: Vec<HostCount> = tracker
-            .per_host
-            .iter()
-            .map(|(&host, &count)| HostCount { host: self.frontier.host_name(host).to_owned(), count })
-            .collect();
-        per_host.sort_unstable_by(|a, b| b.count.cmp(&a.count).then_with(|| a.host.cmp(&b.host)));
-        per_host.truncate(TOP_HOSTS);
-        let by_queue = self
-            .frontier
-            .longest_queues(TOP_HOSTS)
-            .into_iter()
-            .map(|(host, count)| HostCount { host: host.to_owned(), count })
-            .collect();
+        let (mut per_host, mut by_queue) = (Vec::new(), Vec::new());
+        if hosts {
+            per_host = tracker
+                .per_host
+                .iter()
+                .map(|(&host, &count)| HostCount { host: self.frontier.host_name(host).to_owned(), count })
+                .collect();
+            per_host.sort_unstable_by(|a, b| b.count.cmp(&a.count).then_with(|| a.host.cmp(&b.host)));
+            per_host.truncate(TOP_HOSTS);
+            by_queue = self
+                .frontier
+                .longest_queues(TOP_HOSTS)
+                .into_iter()
+                .map(|(host, count)| HostCount { host: host.to_owned(), count })
+                .collect();
+        }
         let status_classes = [
             ("2xx", s.status_2xx),
             ("3xx", s.status_3xx),
