@@ -132,6 +132,7 @@ pub fn status_table(status: &Value) -> String {
     if let Some(config) = status.get("config").and_then(Value::as_object) {
         let _ = writeln!(t, "config in force:");
         for (key, value) in config {
+            let value = if value.is_null() { "none".to_owned() } else { value.to_string() };
             let _ = writeln!(t, "  {key} = {value}");
         }
     }

@@ -236,7 +236,7 @@ async fn post(api: &Api, path: &str, body: Option<&serde_json::Value>) -> anyhow
 }
 
 /// Run the crawl and log how it ended. Exit status: 0 when it completed, stopped at a limit, or was
-/// stopped by a signal; 1 when it failed (no seed could be fetched).
+/// stopped by a signal or the admin API; 1 when it failed (no seed could be fetched).
 /// `reload`: the config file, as read, and the flags over it, for live retuning.
 async fn crawl(
     config: Config,
@@ -279,7 +279,7 @@ async fn crawl(
     let how = match summary.ending {
         Ending::Complete => "crawl complete: nothing left to fetch".to_owned(),
         Ending::Limit => format!("crawl stopped at crawl.max_pages, {} URLs left queued", s.queued),
-        Ending::Stopped => format!("crawl stopped by a signal, {} URLs left queued", s.queued),
+        Ending::Stopped => format!("crawl stopped (a signal or the admin API), {} URLs left queued", s.queued),
         Ending::Failed => "crawl failed".to_owned(),
     };
     info!(
