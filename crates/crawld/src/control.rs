@@ -61,6 +61,9 @@ pub enum RunState {
     Running,
     /// Nothing new is leased; fetches under way finish.
     Paused,
+    /// The output's disk is full: nothing new is leased until the writer has space again.
+    #[serde(rename = "disk_full")]
+    DiskFull,
     /// Stopping (a signal or `POST /stop`): in-flight fetches are draining, then the crawl ends.
     Stopping,
 }

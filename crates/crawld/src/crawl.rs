@@ -203,12 +203,22 @@ pub async fn run_steered(config: Config, cancel: CancellationToken, hooks: Hooks
         );
     }
     let elapsed_before = stats.elapsed_secs;
+    // A stop while the disk is full must not wait for space: the writer gives up, and a resume goes on.
+    let disk = sink.disk_watch();
+    let give_up = {
+        let (cancel, disk) = (cancel.clone(), disk.clone());
+        tokio::spawn(async move {
+            cancel.cancelled().await;
+            disk.give_up();
+        })
+    };
 
     let mut crawl = Crawl {
         config: config.clone(),
         frontier: Box::new(frontier),
         pool: FetchPool::new(config.crawl.concurrency.get()),
         sink,
+        disk,
         ctx,
         stats,
         down: HashMap::new(),
@@ -218,7 +228,12 @@ pub async fn run_steered(config: Config, cancel: CancellationToken, hooks: Hooks
         seeds,
         control: hooks,
     };
-    let ending = crawl.run(&cancel).await;
+    let ending = crawl.run(&cancel).await.map_err(when_disk_full);
+    if cancel.is_cancelled() {
+        // The task above may not have run yet: the last writes below must not wait for space either.
+        crawl.disk.give_up();
+    }
+    give_up.abort();
     let Crawl { sink, mut stats, frontier, seeds, .. } = crawl;
     stats.absorb_frontier(frontier.stats());
     stats.elapsed_secs = elapsed_before + started.elapsed().as_secs_f64();
@@ -242,8 +257,18 @@ pub async fn run_steered(config: Config, cancel: CancellationToken, hooks: Hooks
     }
     .await;
     let ending = ending?;
-    finished.context("cannot finish writing the output directory")?;
+    finished.context("cannot finish writing the output directory").map_err(when_disk_full)?;
     Ok(CrawlSummary { ending, stats, elapsed: started.elapsed(), failure, already_finished: false })
+}
+
+/// An error that a full disk caused says how to go on.
+fn when_disk_full(e: anyhow::Error) -> anyhow::Error {
+    let disk_full = e.chain().any(|c| c.downcast_ref::<crawld_sink::SinkError>().is_some_and(|e| e.is_disk_full()));
+    if disk_full {
+        e.context("the disk is full: free some space, then run the same command again to resume")
+    } else {
+        e
+    }
 }
 
 /// The frontier's journal, for the sink to sync before it writes page lines. Set once the frontier
@@ -312,6 +337,8 @@ struct Crawl {
     frontier: Box<dyn FrontierBackend>,
     pool: FetchPool<Finished>,
     sink: Sink,
+    /// Whether the output's disk is full: no new fetches meanwhile.
+    disk: crawld_sink::DiskWatch,
     ctx: Arc<TaskContext>,
     stats: Stats,
     /// Hosts held as unreachable, until they answer again.
@@ -378,6 +405,10 @@ impl Crawl {
 
     /// Spawn fetches while the pool has room. Returns when the frontier next has something, if it waits on time.
     fn fill(&mut self) -> anyhow::Result<Option<Instant>> {
+        if self.disk.is_full() {
+            // Nothing new until the writer has space again; look again soon.
+            return Ok(Some(Instant::now() + Duration::from_millis(500)));
+        }
         while self.pool.has_room() {
             match self.frontier.next(Instant::now().into_std()) {
                 Next::Ready(lease) => {
@@ -633,7 +664,8 @@ impl Crawl {
         self.hint_at_per_host_limits(f.queued);
         let mut stats = self.stats.clone();
         stats.absorb_frontier(f);
-        self.sink.write_stats(stats.to_json("running")).await.context("cannot write stats.json")?;
+        let state = if self.disk.is_full() { "disk_full" } else { "running" };
+        self.sink.write_stats(stats.to_json(state)).await.context("cannot write stats.json")?;
         Ok((now, self.stats.pages))
     }
 }

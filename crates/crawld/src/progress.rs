@@ -65,7 +65,11 @@ impl Progress {
 pub fn line(s: &Status) -> String {
     let depth = s.pages_per_depth.len().saturating_sub(1);
     let errors: u64 = s.errors.values().sum();
-    let paused = if s.state == RunState::Paused { "PAUSED · " } else { "" };
+    let paused = match s.state {
+        RunState::Paused => "PAUSED · ",
+        RunState::DiskFull => "DISK FULL, waiting for space · ",
+        RunState::Running | RunState::Stopping => "",
+    };
     format!(
         "{paused}pages {} · {:.1}/s · queued {} · in flight {}/{} · depth {depth} · errors {errors}",
         s.pages, s.pages_per_sec_last_minute, s.queued, s.in_flight, s.concurrency

@@ -23,8 +23,10 @@
 //! fsyncing the lines that point into it. Each line's `warc` object gives the file, offset and length of
 //! the gzip member holding the page's response record, so one page can be read back without scanning.
 //!
-//! The writer stops at its first I/O error (a full disk, say), after saving what it safely can; that error,
-//! naming the path, is then returned by every later call.
+//! A full disk is waited out: the writer saves what it safely can (the space reserve goes, so pending
+//! lines are written, and stats.json says `disk_full`), then retries once space is back, while
+//! [`Sink::disk_watch`] tells the crawl to stop fetching meanwhile. At any other I/O error the writer
+//! stops, after saving what it safely can; that error, naming the path, is then returned by every later call.
 //!
 //! ```
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -86,7 +88,7 @@ pub use warc::WarcPair;
 
 use atomic::{sync_dir, write_atomic};
 use warc::WarcWriter;
-use writer::{Failure, Held, Msg, Writer};
+use writer::{Disk, Failure, Held, Msg, Writer};
 
 /// The unit of the queue's byte budget: permits are counted in KiB so that any budget fits a u32.
 const BUDGET_UNIT: u64 = 1024;
@@ -175,6 +177,13 @@ impl SinkError {
         SinkError::Io { action, path: path.to_path_buf(), error }
     }
 
+    /// Whether the disk (or the quota) is full: worth waiting out rather than stopping.
+    pub fn is_disk_full(&self) -> bool {
+        matches!(self, SinkError::Io { error, .. }
+            if matches!(error.kind(), io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded)
+                || matches!(error.raw_os_error(), Some(28 | 122)))
+    }
+
     /// A copy for the next caller: the writer's error is reported to everyone who calls after it stopped.
     fn duplicate(&self) -> Self {
         let copy = |e: &io::Error| io::Error::new(e.kind(), e.to_string());
@@ -199,6 +208,23 @@ pub struct Sink {
     /// The queue's byte budget in [`BUDGET_UNIT`]s: each queued record holds its size in permits.
     budget: Arc<Semaphore>,
     budget_units: u32,
+    disk: Arc<Disk>,
+}
+
+/// Whether the output's disk is full, for the crawl to stop fetching meanwhile. While it is, the writer
+/// waits for space and goes on by itself once there is some; [`DiskWatch::give_up`] makes it stop
+/// waiting instead (the crawl is stopping), failing with the disk-full error.
+#[derive(Debug, Clone)]
+pub struct DiskWatch(Arc<Disk>);
+
+impl DiskWatch {
+    pub fn is_full(&self) -> bool {
+        self.0.full.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    pub fn give_up(&self) {
+        self.0.give_up.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
 }
 
 impl Sink {
@@ -285,9 +311,11 @@ impl Sink {
         let (tx, rx) = mpsc::channel(opts.queue.max(1));
         let failure = Arc::new(Failure::default());
         let thread_failure = Arc::clone(&failure);
+        let disk = Arc::new(Disk::default());
+        let thread_disk = Arc::clone(&disk);
         std::thread::Builder::new()
             .name("crawld-sink".into())
-            .spawn(move || writer::run(writer, rx, thread_failure))
+            .spawn(move || writer::run(writer, rx, thread_failure, thread_disk))
             .map_err(|error| SinkError::Spawn { error })?;
         // With a zero interval every message syncs, so there is nothing for a ticker to do.
         if !opts.sync_interval.is_zero() {
@@ -300,7 +328,12 @@ impl Sink {
         }
         let budget_units = u32::try_from(opts.max_queued_bytes.div_ceil(BUDGET_UNIT)).unwrap_or(u32::MAX).max(1);
         let budget = Arc::new(Semaphore::new(budget_units as usize));
-        Ok(Sink { dir: dir.to_path_buf(), tx, failure, budget, budget_units })
+        Ok(Sink { dir: dir.to_path_buf(), tx, failure, budget, budget_units, disk })
+    }
+
+    /// Whether the disk is full (the writer waits for space), and a way to stop it waiting.
+    pub fn disk_watch(&self) -> DiskWatch {
+        DiskWatch(Arc::clone(&self.disk))
     }
 
     /// The output directory.

@@ -126,7 +126,11 @@ impl Crawl {
         .filter(|&(_, n)| n > 0)
         .collect();
         Status {
-            state: if self.control.paused { RunState::Paused } else { RunState::Running },
+            state: match (self.control.paused, self.disk.is_full()) {
+                (true, _) => RunState::Paused,
+                (false, true) => RunState::DiskFull,
+                (false, false) => RunState::Running,
+            },
             uptime_secs: uptime.as_secs_f64(),
             pages: s.pages,
             queued: f.queued,
