@@ -11,7 +11,8 @@
 //! | `POST /seeds`    | body `{"urls":[...]}`; answers `{"seeds":[{"url","added","reason"}]}` |
 //!
 //! Errors are `{"error": "..."}` with a fitting status; with a token set, a request without
-//! `Authorization: Bearer TOKEN` gets 401.
+//! `Authorization: Bearer TOKEN` gets 401. Requests from web pages (an `Origin` header, or a `Host` that
+//! is a name other than localhost) get 403.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -112,8 +113,13 @@ fn unavailable(why: Unavailable) -> Response {
     reply(StatusCode::SERVICE_UNAVAILABLE, json!({ "error": why.to_string(), "state": state }))
 }
 
-/// The 401 answer when the request does not carry the token.
+/// The answer to a request that may not go on: from a web page (403), or without the token (401).
 fn refuse(api: &Api, headers: &HeaderMap) -> Option<Response> {
+    // A web page the operator visits could otherwise reach a loopback API: browsers name the page's
+    // origin, and a name that resolves to 127.0.0.1 (DNS rebinding) arrives as a Host that is no address.
+    if headers.contains_key(header::ORIGIN) || !host_is_an_address(headers) {
+        return Some(error(StatusCode::FORBIDDEN, "the admin API answers tools such as curl, not web pages"));
+    }
     let token = api.token.as_ref()?;
     let given = headers
         .get(header::AUTHORIZATION)
@@ -125,6 +131,18 @@ fn refuse(api: &Api, headers: &HeaderMap) -> Option<Response> {
         Some(_) => Some(error(StatusCode::UNAUTHORIZED, "wrong token")),
         None => Some(error(StatusCode::UNAUTHORIZED, "missing token: send Authorization: Bearer TOKEN")),
     }
+}
+
+/// Whether the Host header names the server by address (or as localhost), as tools do; absent is fine.
+fn host_is_an_address(headers: &HeaderMap) -> bool {
+    let Some(host) = headers.get(header::HOST) else { return true };
+    let Ok(host) = host.to_str() else { return false };
+    let name = match host.rsplit_once(':') {
+        Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) => name,
+        _ => host,
+    };
+    let name = name.trim_start_matches('[').trim_end_matches(']');
+    name.eq_ignore_ascii_case("localhost") || name.parse::<std::net::IpAddr>().is_ok()
 }
 
 /// Equality that takes as long wherever the first difference is.
@@ -219,5 +237,35 @@ async fn seeds(State(api): State<Arc<Api>>, headers: HeaderMap, body: Bytes) -> 
     match api.control.add_seeds(parsed).await {
         Ok(answers) => reply(StatusCode::OK, json!({ "seeds": answers })),
         Err(why) => unavailable(why),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn only_tools_addressing_the_server_by_address_get_through() {
+        let headers = |pairs: &[(&str, &str)]| {
+            let mut h = HeaderMap::new();
+            for (k, v) in pairs {
+                h.insert(axum::http::HeaderName::try_from(*k).unwrap(), v.parse().unwrap());
+            }
+            h
+        };
+        for host in ["127.0.0.1:7676", "localhost:7676", "[::1]:7676", "10.0.0.5", "LOCALHOST"] {
+            assert!(host_is_an_address(&headers(&[("host", host)])), "{host}");
+        }
+        for host in ["evil.example:7676", "evil.example", "127.0.0.1.nip.io:7676"] {
+            assert!(!host_is_an_address(&headers(&[("host", host)])), "{host}");
+        }
+        let api = Api {
+            control: crate::control::channel(&crate::Config::default(), CancellationToken::new()).0,
+            token: None,
+        };
+        assert!(refuse(&api, &headers(&[("host", "127.0.0.1:7676")])).is_none());
+        let from_a_page = refuse(&api, &headers(&[("host", "127.0.0.1:7676"), ("origin", "http://evil.example")]));
+        assert_eq!(from_a_page.unwrap().status(), StatusCode::FORBIDDEN);
     }
 }
