@@ -11,8 +11,8 @@
 //! | `POST /seeds`    | body `{"urls":[...]}`; answers `{"seeds":[{"url","added","reason"}]}` |
 //!
 //! Errors are `{"error": "..."}` with a fitting status; with a token set, a request without
-//! `Authorization: Bearer TOKEN` gets 401. Requests from web pages (an `Origin` header, or a `Host` that
-//! is a name other than localhost) get 403.
+//! `Authorization: Bearer TOKEN` gets 401. Without a token, requests from web pages (an `Origin` header, or
+//! a `Host` that is a name other than localhost) get 403.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -115,12 +115,14 @@ fn unavailable(why: Unavailable) -> Response {
 
 /// The answer to a request that may not go on: from a web page (403), or without the token (401).
 fn refuse(api: &Api, headers: &HeaderMap) -> Option<Response> {
-    // A web page the operator visits could otherwise reach a loopback API: browsers name the page's
-    // origin, and a name that resolves to 127.0.0.1 (DNS rebinding) arrives as a Host that is no address.
-    if headers.contains_key(header::ORIGIN) || !host_is_an_address(headers) {
-        return Some(error(StatusCode::FORBIDDEN, "the admin API answers tools such as curl, not web pages"));
-    }
-    let token = api.token.as_ref()?;
+    let Some(token) = &api.token else {
+        // Without a token, a web page the operator visits could reach a loopback API: browsers name the
+        // page's origin, and a name that resolves to 127.0.0.1 (DNS rebinding) arrives as a Host that is
+        // no address. (A page cannot send the token's header: that needs a CORS preflight, never answered.)
+        let from_a_page = headers.contains_key(header::ORIGIN) || !host_is_an_address(headers);
+        return from_a_page
+            .then(|| error(StatusCode::FORBIDDEN, "the admin API answers tools such as curl, not web pages"));
+    };
     let given = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -267,5 +269,11 @@ mod tests {
         assert!(refuse(&api, &headers(&[("host", "127.0.0.1:7676")])).is_none());
         let from_a_page = refuse(&api, &headers(&[("host", "127.0.0.1:7676"), ("origin", "http://evil.example")]));
         assert_eq!(from_a_page.unwrap().status(), StatusCode::FORBIDDEN);
+        // With a token, the token decides, whatever name the server is reached by.
+        let api = Api { token: Some("t".into()), ..api };
+        let by_name = headers(&[("host", "crawler.example:7676"), ("authorization", "Bearer t")]);
+        assert!(refuse(&api, &by_name).is_none());
+        let wrong = refuse(&api, &headers(&[("host", "crawler.example:7676"), ("authorization", "Bearer x")]));
+        assert_eq!(wrong.unwrap().status(), StatusCode::UNAUTHORIZED);
     }
 }
