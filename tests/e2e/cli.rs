@@ -16,7 +16,7 @@ fn help_documents_every_command() {
     let output = crawld().arg("--help").output().unwrap();
     assert!(output.status.success());
     let text = String::from_utf8(output.stdout).unwrap();
-    for command in ["run", "demo"] {
+    for command in ["run", "demo", "status", "pause", "unpause", "stop", "seed"] {
         assert!(text.contains(command), "--help mentions {command}: {text}");
     }
     let run = String::from_utf8(crawld().args(["run", "--help"]).output().unwrap().stdout).unwrap();

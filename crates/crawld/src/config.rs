@@ -7,6 +7,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::net::{IpAddr, Ipv4Addr};
 use std::num::{NonZeroU64, NonZeroUsize};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -30,6 +31,7 @@ pub struct Config {
     pub fetch: FetchSection,
     pub scope: ScopeSection,
     pub output: OutputSection,
+    pub admin: AdminSection,
     /// Where the config was read from (set by [`Config::parse`]), for errors found after reading.
     #[serde(skip)]
     pub origin: Option<Origin>,
@@ -134,6 +136,26 @@ pub struct OutputSection {
     pub shutdown_grace: Duration,
 }
 
+/// The admin HTTP API of a running crawl (status, metrics, pause/resume/stop, seeds).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AdminSection {
+    /// The port it listens on; absent: no admin API. 0: a free port, named in the log.
+    pub port: Option<u16>,
+    /// The address it binds to. Any other than a loopback address requires a token.
+    pub address: IpAddr,
+    /// The bearer token every request must carry (`Authorization: Bearer TOKEN`). The environment
+    /// variable `CRAWLD_ADMIN_TOKEN` sets it when the file does not. Never written to crawl.json.
+    #[serde(skip_serializing)]
+    pub token: Option<String>,
+}
+
+impl Default for AdminSection {
+    fn default() -> Self {
+        AdminSection { port: None, address: IpAddr::V4(Ipv4Addr::LOCALHOST), token: None }
+    }
+}
+
 fn nz(n: usize) -> NonZeroUsize {
     NonZeroUsize::new(n).unwrap_or(NonZeroUsize::MIN)
 }
@@ -153,6 +175,7 @@ impl Default for Config {
             fetch: FetchSection::default(),
             scope: ScopeSection::default(),
             output: OutputSection::default(),
+            admin: AdminSection::default(),
             origin: None,
         }
     }
@@ -280,6 +303,19 @@ impl Config {
             if let Some(entry) = list.iter().find(|entry| has_bad_port(entry)) {
                 bail!("{}{key}: `{entry}` has a port that is not 1-65535", self.place(key));
             }
+        }
+        if let Some(token) = &self.admin.token
+            && (token.trim().is_empty() || !token.is_ascii() || token.chars().any(|c| c.is_ascii_control()))
+        {
+            bail!("{}admin.token must be non-empty printable ASCII text", self.place("admin.token"));
+        }
+        if self.admin.port.is_some() && !self.admin.address.is_loopback() && self.admin.token.is_none() {
+            bail!(
+                "{}admin.address: {} is not a loopback address, and the admin API can stop the crawl: set \
+                 admin.token (or the CRAWLD_ADMIN_TOKEN environment variable), or bind to 127.0.0.1",
+                self.place("admin.address"),
+                self.admin.address
+            );
         }
         for (key, value) in [
             ("fetch.timeout", self.fetch.timeout),

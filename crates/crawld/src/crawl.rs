@@ -26,6 +26,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
 use crate::config::Config;
+use crate::control::{Hooks, Steer};
 use crate::resume::{self, Previous};
 use crate::stats::Stats;
 use crate::task::{self, End, Finished, Outcome, TaskContext};
@@ -77,11 +78,18 @@ pub struct CrawlSummary {
     pub already_finished: bool,
 }
 
+mod hooks;
+
 /// Run a crawl until the frontier is empty, a limit is hit, or `cancel` fires. An output directory that
 /// holds an unfinished crawl is resumed (see [`crate::resume`]); one that holds a finished crawl is
 /// reported as it is, untouched.
 /// The config must have passed [`Config::validate`].
 pub async fn run(config: Config, cancel: CancellationToken) -> anyhow::Result<CrawlSummary> {
+    run_steered(config, cancel, Hooks::inert()).await
+}
+
+/// [`run`], steered from outside through `hooks` (see [`crate::control`]): commands, a changing config.
+pub async fn run_steered(config: Config, cancel: CancellationToken, hooks: Hooks) -> anyhow::Result<CrawlSummary> {
     // Before anything touches the output directory, so that a bad config never claims it.
     config.validate()?;
     let started = Instant::now();
@@ -178,7 +186,7 @@ pub async fn run(config: Config, cancel: CancellationToken) -> anyhow::Result<Cr
         seed_redirects_join_scope: config.scope.seed_redirects_join_scope,
         seen: frontier.seen_set(),
         max_links: config.scope.max_links_per_page,
-        max_depth: config.crawl.max_depth,
+        max_depth: task::depth_limit(config.crawl.max_depth),
         max_redirects: config.crawl.max_redirects,
         warc: config.output.warc,
     });
@@ -206,7 +214,7 @@ pub async fn run(config: Config, cancel: CancellationToken) -> anyhow::Result<Cr
     };
 
     let mut crawl = Crawl {
-        config: &config,
+        config: config.clone(),
         frontier: Box::new(frontier),
         pool: FetchPool::new(config.crawl.concurrency.get()),
         sink,
@@ -218,6 +226,7 @@ pub async fn run(config: Config, cancel: CancellationToken) -> anyhow::Result<Cr
         in_flight: HashMap::new(),
         warned: HashSet::new(),
         seeds,
+        control: hooks,
     };
     let ending = crawl.run(&cancel).await.map_err(when_disk_full);
     if cancel.is_cancelled() {
@@ -321,8 +330,9 @@ fn scope_of(config: &Config) -> Scope {
     })
 }
 
-struct Crawl<'a> {
-    config: &'a Config,
+struct Crawl {
+    /// The config in force: a live reload changes its retunable keys.
+    config: Config,
     /// Reached only through the backend's methods: the embedded frontier today.
     frontier: Box<dyn FrontierBackend>,
     pool: FetchPool<Finished>,
@@ -340,17 +350,21 @@ struct Crawl<'a> {
     /// (host, guard) pairs already warned about: a guard's drops are logged once per host.
     warned: HashSet<(HostId, &'static str)>,
     seeds: SeedReport,
+    /// Commands and config changes from outside the loop, and what status snapshots need.
+    control: Hooks,
 }
 
-impl Crawl<'_> {
+impl Crawl {
     async fn run(&mut self, cancel: &CancellationToken) -> anyhow::Result<Ending> {
         let mut progress = tokio::time::interval(self.config.output.progress_interval);
         progress.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         progress.tick().await;
         let mut last_progress = (Instant::now(), 0u64);
+        self.stats.tunables = crate::control::tunables(&self.config);
         loop {
-            let wake_at = self.fill()?;
-            if self.pool.is_empty() && wake_at.is_none() {
+            // Paused: nothing new is leased, and the crawl waits for a resume even when nothing is left.
+            let wake_at = if self.control.paused { None } else { self.fill()? };
+            if self.pool.is_empty() && wake_at.is_none() && !self.control.paused {
                 return Ok(Ending::Complete);
             }
             tokio::select! {
@@ -370,6 +384,10 @@ impl Crawl<'_> {
                     }
                     return Ok(Ending::Stopped);
                 }
+                event = self.control.next_event() => match event {
+                    Steer::Command(command) => self.command(command),
+                    Steer::Config(config) => self.retune(config),
+                },
                 // Timers before join_next: at full speed a fetch is nearly always ready, and a biased
                 // select would never get to them; they are ready at most once per interval anyway.
                 _ = progress.tick() => {
@@ -489,6 +507,7 @@ impl Crawl<'_> {
         }
         let record = PageRecord { archive, ..task::page_record(&lease, &outcome) };
         self.stats.count(&record);
+        self.control.observe(lease.host, &record);
         if lease.depth == 0 {
             self.note_seed(&outcome, &record);
         }

@@ -14,14 +14,22 @@
 //! - [`resume`]: picking up an unfinished crawl from its output directory.
 //! - [`demo`]: a generated site on loopback, for `crawld demo` and for trying crawld without internet.
 //! - [`shutdown`]: Ctrl-C / SIGTERM handling.
+//! - [`control`]: steering a running crawl (commands, status, the config in force) through channels;
+//!   [`admin`] serves it over HTTP, [`metrics`] as Prometheus text.
 
+pub mod admin;
+pub mod client;
 pub mod config;
+pub mod control;
 pub mod crawl;
 pub mod demo;
+pub mod metrics;
+pub mod progress;
+pub mod reload;
 pub mod resume;
 pub mod shutdown;
 pub mod stats;
 pub mod task;
 
 pub use config::Config;
-pub use crawl::{CrawlSummary, Ending, run};
+pub use crawl::{CrawlSummary, Ending, run, run_steered};

@@ -5,8 +5,11 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use crawld::admin::AdminServer;
 use crawld::config::HttpUrl;
-use crawld::{Config, Ending, demo};
+use crawld::progress::Progress;
+use crawld::reload::{Overrides, Reloader};
+use crawld::{Config, Ending, client, control, demo};
 use tokio_util::sync::CancellationToken;
 use tracing::{error, info, warn};
 use tracing_subscriber::EnvFilter;
@@ -47,6 +50,39 @@ enum Command {
         #[arg(long, value_name = "N")]
         concurrency: Option<std::num::NonZeroUsize>,
     },
+    /// Print a running crawl's status (through its admin API: [admin] port in the config).
+    Status {
+        #[command(flatten)]
+        api: Api,
+        /// Print the JSON the API answers instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// Refresh every 2 seconds until Ctrl-C.
+        #[arg(long)]
+        watch: bool,
+    },
+    /// Pause a running crawl: nothing new is fetched; fetches under way finish.
+    Pause {
+        #[command(flatten)]
+        api: Api,
+    },
+    /// Resume a paused crawl (`crawld resume DIR` is for a crawl that is not running).
+    Unpause {
+        #[command(flatten)]
+        api: Api,
+    },
+    /// Stop a running crawl gracefully, as SIGTERM does.
+    Stop {
+        #[command(flatten)]
+        api: Api,
+    },
+    /// Add seed URLs (depth 0) to a running crawl; each is checked against the crawl's scope.
+    Seed {
+        #[arg(required = true, value_name = "URL")]
+        urls: Vec<HttpUrl>,
+        #[command(flatten)]
+        api: Api,
+    },
     /// Resume the unfinished crawl in DIR with the configuration saved in DIR/crawl.json. Tunables
     /// (concurrency, delays, limits, timeouts) may be changed with --config or flags; seeds and scope may not.
     Resume {
@@ -77,14 +113,32 @@ enum Command {
     },
 }
 
+/// Where a running crawl's admin API is.
+#[derive(Debug, clap::Args)]
+struct Api {
+    /// The admin API's address (host:port).
+    #[arg(long, env = "CRAWLD_ADMIN_ADDR", default_value = client::DEFAULT_ADDR)]
+    addr: String,
+    /// The admin API's bearer token.
+    #[arg(long, env = "CRAWLD_ADMIN_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
+    let on_terminal = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let progress = Progress::new();
+    let subscriber = tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("crawld=info,warn")))
-        .with_writer(std::io::stderr)
         // Colour only on a terminal: in a pipe or a log file the escape codes are noise.
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
+        .with_ansi(on_terminal);
+    if on_terminal {
+        // Log lines go above the progress display instead of through it.
+        subscriber.with_writer(progress.log_writer()).init();
+    } else {
+        subscriber.with_writer(std::io::stderr).init();
+    }
+    let progress = on_terminal.then_some(progress);
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(e) => {
@@ -92,7 +146,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(cli.command)) {
+    match runtime.block_on(run(cli.command, progress)) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("crawld: error: {e:#}");
@@ -101,41 +155,37 @@ fn main() -> ExitCode {
     }
 }
 
-async fn run(command: Command) -> anyhow::Result<ExitCode> {
+async fn run(command: Command, progress: Option<Progress>) -> anyhow::Result<ExitCode> {
     let cancel = CancellationToken::new();
     crawld::shutdown::install(cancel.clone());
     match command {
-        Command::Run { config, seeds, out, max_depth, max_pages, concurrency } => {
-            let mut config = match &config {
+        Command::Run { config: path, seeds, out, max_depth, max_pages, concurrency } => {
+            let overrides = Overrides { seeds, out, max_depth, max_pages, concurrency };
+            let file = match &path {
                 Some(path) => Config::load(path)?,
                 None => Config::default(),
             };
-            if !seeds.is_empty() {
-                config.seeds = seeds;
-            }
-            if let Some(out) = out {
-                config.out = out;
-            }
-            config.crawl.max_depth = max_depth.or(config.crawl.max_depth);
-            config.crawl.max_pages = max_pages.or(config.crawl.max_pages);
-            config.crawl.concurrency = concurrency.unwrap_or(config.crawl.concurrency);
+            let mut config = file.clone();
+            overrides.apply(&mut config);
             config.validate()?;
-            crawl(config, cancel).await
+            let reload = path.map(|path| (path, file, overrides));
+            crawl(config, cancel, reload, progress).await
         }
-        Command::Resume { out, config, max_depth, max_pages, concurrency } => {
-            let mut config = match &config {
+        Command::Resume { out, config: path, max_depth, max_pages, concurrency } => {
+            let file = match &path {
                 Some(path) => Config::load(path)?,
                 None => crawld::resume::saved_config(&out)?,
             };
-            config.out = out;
-            config.crawl.max_depth = max_depth.or(config.crawl.max_depth);
-            config.crawl.max_pages = max_pages.or(config.crawl.max_pages);
-            config.crawl.concurrency = concurrency.unwrap_or(config.crawl.concurrency);
+            let overrides = Overrides { out: Some(out), max_depth, max_pages, concurrency, ..Overrides::default() };
+            let mut config = file.clone();
+            overrides.apply(&mut config);
             config.validate()?;
             if !config.out.join("pages.jsonl").exists() {
                 anyhow::bail!("{} holds no crawl to resume (no pages.jsonl)", config.out.display());
             }
-            crawl(config, cancel).await
+            // The saved config is not a file to watch: only --config retunes live.
+            let reload = path.map(|path| (path, file, overrides));
+            crawl(config, cancel, reload, progress).await
         }
         Command::Demo { out, pages } => {
             let site = demo::DemoSite::start(pages).await.context("cannot start the demo site")?;
@@ -143,18 +193,81 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
             let default_out = || PathBuf::from(format!("crawld-demo-{}-{}", demo::timestamp(), std::process::id()));
             let out = out.unwrap_or_else(default_out);
             info!(url = %site.url(), pages, "demo site serving on loopback");
-            let code = crawl(demo::config(&site, out), cancel).await;
+            let code = crawl(demo::config(&site, out), cancel, None, progress).await;
             site.stop().await;
             code
+        }
+        Command::Status { api, json, watch } => loop {
+            let body = client::call(&api.addr, api.token.as_deref(), "GET", "/status", None).await?;
+            if json {
+                println!("{}", body.trim_end());
+            } else {
+                let status: serde_json::Value =
+                    serde_json::from_str(&body).context("the admin API answered something other than JSON")?;
+                if watch && std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+                    // Clear the screen: the table is redrawn in place.
+                    print!("\x1b[2J\x1b[H");
+                }
+                println!("{}", client::status_table(&status));
+            }
+            if !watch {
+                return Ok(ExitCode::SUCCESS);
+            }
+            tokio::select! {
+                _ = cancel.cancelled() => return Ok(ExitCode::SUCCESS),
+                _ = tokio::time::sleep(std::time::Duration::from_secs(2)) => {}
+            }
+        },
+        Command::Pause { api } => post(&api, "/pause", None).await,
+        Command::Unpause { api } => post(&api, "/resume", None).await,
+        Command::Stop { api } => post(&api, "/stop", None).await,
+        Command::Seed { urls, api } => {
+            let urls: Vec<String> = urls.iter().map(|u| u.0.to_string()).collect();
+            post(&api, "/seeds", Some(&serde_json::json!({ "urls": urls }))).await
         }
     }
 }
 
+/// A POST to the admin API; its JSON answer goes to stdout.
+async fn post(api: &Api, path: &str, body: Option<&serde_json::Value>) -> anyhow::Result<ExitCode> {
+    let answer = client::call(&api.addr, api.token.as_deref(), "POST", path, body).await?;
+    println!("{}", answer.trim_end());
+    Ok(ExitCode::SUCCESS)
+}
+
 /// Run the crawl and log how it ended. Exit status: 0 when it completed, stopped at a limit, or was
 /// stopped by a signal; 1 when it failed (no seed could be fetched).
-async fn crawl(config: Config, cancel: CancellationToken) -> anyhow::Result<ExitCode> {
+/// `reload`: the config file, as read, and the flags over it, for live retuning.
+async fn crawl(
+    config: Config,
+    cancel: CancellationToken,
+    reload: Option<(PathBuf, Config, Overrides)>,
+    progress: Option<Progress>,
+) -> anyhow::Result<ExitCode> {
     let out = config.out.clone();
-    let summary = crawld::run(config, cancel).await?;
+    let (control, hooks, config_in_force) = control::channel(&config, cancel.clone());
+    let admin = AdminServer::start(&config.admin, control.clone()).await?;
+    // The helpers around the crawl stop when it ends.
+    let helpers = CancellationToken::new();
+    let mut tasks = Vec::new();
+    tasks.push(match reload {
+        Some((path, file, overrides)) => {
+            tokio::spawn(Reloader::new(path, file, overrides, config_in_force).run(helpers.clone()))
+        }
+        None => tokio::spawn(crawld::reload::ignore_hangups(helpers.clone())),
+    });
+    if let Some(progress) = progress {
+        tasks.push(tokio::spawn(progress.run(control, helpers.clone())));
+    }
+    let summary = crawld::run_steered(config, cancel, hooks).await;
+    helpers.cancel();
+    for task in tasks {
+        let _ = task.await;
+    }
+    if let Some(admin) = admin {
+        admin.shut_down().await;
+    }
+    let summary = summary?;
     let s = &summary.stats;
     if summary.already_finished {
         let state = summary.ending.state();

@@ -59,6 +59,9 @@ pub struct Stats {
     /// Distinct URLs met.
     pub seen: u64,
     pub elapsed_secs: f64,
+    /// The live-retunable config values in force (`crawl.concurrency`, ...), by key.
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub tunables: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 impl Stats {

@@ -2,6 +2,7 @@
 //! that network waits and HTML parsing never stall the scheduler loop.
 
 use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{PoisonError, RwLock};
 use std::time::Duration;
 
@@ -24,13 +25,27 @@ pub struct TaskContext {
     pub seed_redirects_join_scope: bool,
     pub seen: SeenSet,
     pub max_links: usize,
-    pub max_depth: Option<u32>,
+    /// crawl.max_depth in force ([`depth_limit`]): a running crawl may change it.
+    pub max_depth: AtomicU64,
     pub max_redirects: u8,
     /// Encode WARC records (output.warc).
     pub warc: bool,
 }
 
+/// A `TaskContext::max_depth`: `u64::MAX` for no limit.
+pub fn depth_limit(max_depth: Option<u32>) -> AtomicU64 {
+    AtomicU64::new(max_depth.map_or(u64::MAX, u64::from))
+}
+
 impl TaskContext {
+    pub fn max_depth(&self) -> Option<u32> {
+        u32::try_from(self.max_depth.load(Ordering::Relaxed)).ok()
+    }
+
+    pub fn set_max_depth(&self, max_depth: Option<u32>) {
+        self.max_depth.store(max_depth.map_or(u64::MAX, u64::from), Ordering::Relaxed);
+    }
+
     /// The scope, for a short read; never held across an await.
     pub fn scope(&self) -> std::sync::RwLockReadGuard<'_, Scope> {
         self.scope.read().unwrap_or_else(PoisonError::into_inner)
@@ -304,7 +319,7 @@ fn links_of(ctx: &TaskContext, lease: &Lease, response: &Response, filtered: &mu
     filtered.dropped.links_over_cap = u32::try_from(extracted.over_cap).unwrap_or(u32::MAX);
     let found = u32::try_from(extracted.links.len()).unwrap_or(u32::MAX);
     let depth = lease.depth + 1;
-    let too_deep = ctx.max_depth.is_some_and(|max| depth > max);
+    let too_deep = ctx.max_depth().is_some_and(|max| depth > max);
     let mut links = Vec::new();
     // Taken after parsing: the scheduler may be waiting to widen the scope.
     let scope = ctx.scope();

@@ -122,6 +122,11 @@ impl Scope {
         }
     }
 
+    /// Replace the exclude patterns (a running crawl retuned): links checked from now on see the new ones.
+    pub fn set_exclude(&mut self, exclude: Vec<Regex>) {
+        self.exclude = exclude;
+    }
+
     /// Ok when the crawl may follow this URL. Only http and https are ever in scope.
     ///
     /// Checks run cheapest-first and the first failure is reported: scheme, length, repeated
@@ -351,6 +356,11 @@ mod tests {
         for (u, want) in cases {
             assert_eq!(scope.check(&url(u)), want, "{u}");
         }
+        // Retuned while crawling: the new patterns replace the old ones.
+        let mut scope = scope;
+        scope.set_exclude(vec![Regex::new("/blog/").unwrap()]);
+        assert_eq!(scope.check(&url("http://e.com/docs/a.pdf")), Ok(()));
+        assert_eq!(scope.check(&url("http://e.com/blog/")), Err(OutOfScope::Excluded));
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The shared HTTP client and the one-GET path every fetch (pages and robots.txt alike) goes through.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
@@ -83,6 +84,10 @@ struct Inner {
     user_agent: HeaderValue,
     agent_token: String,
     robots: RobotsCache,
+    /// `cfg.timeout` and `cfg.max_crawl_delay` as they are now, in nanoseconds: a running crawl retunes
+    /// them without rebuilding the client (each request takes its deadline when it starts).
+    timeout: AtomicU64,
+    max_crawl_delay: AtomicU64,
 }
 
 impl Fetcher {
@@ -125,11 +130,42 @@ impl Fetcher {
             .map_err(|e| FetchError::Client(error_text(&e)))?;
         let agent_token = product_token(&cfg.user_agent);
         let robots = RobotsCache::new(cfg.robots_cache_size);
-        Ok(Fetcher { inner: Arc::new(Inner { cfg, client, user_agent, agent_token, robots }) })
+        let timeout = AtomicU64::new(nanos(cfg.timeout));
+        let max_crawl_delay = AtomicU64::new(nanos(cfg.max_crawl_delay));
+        Ok(Fetcher {
+            inner: Arc::new(Inner { cfg, client, user_agent, agent_token, robots, timeout, max_crawl_delay }),
+        })
     }
 
+    /// The configuration the fetcher was built with; [`Fetcher::timeout`] and [`Fetcher::max_crawl_delay`]
+    /// give the values in force now.
     pub fn config(&self) -> &FetchConfig {
         &self.inner.cfg
+    }
+
+    /// The whole-request timeout in force: requests started from now on get it.
+    pub fn timeout(&self) -> Duration {
+        Duration::from_nanos(self.inner.timeout.load(Ordering::Relaxed))
+    }
+
+    /// Change the whole-request timeout while fetches run; those under way keep their deadline. A zero
+    /// timeout is refused (the old one stays).
+    pub fn set_timeout(&self, timeout: Duration) -> Result<(), FetchError> {
+        if timeout.is_zero() {
+            return Err(FetchError::Config("timeout must be greater than zero".to_owned()));
+        }
+        self.inner.timeout.store(nanos(timeout), Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// The cap on robots.txt Crawl-delay in force.
+    pub fn max_crawl_delay(&self) -> Duration {
+        Duration::from_nanos(self.inner.max_crawl_delay.load(Ordering::Relaxed))
+    }
+
+    /// Change the cap on Crawl-delay; it applies to robots.txt files read from now on.
+    pub fn set_max_crawl_delay(&self, max: Duration) {
+        self.inner.max_crawl_delay.store(nanos(max), Ordering::Relaxed);
     }
 
     /// The name matched against robots.txt User-agent lines (the User-Agent's first product token).
@@ -189,7 +225,7 @@ impl Fetcher {
     pub(crate) async fn get(&self, url: &Url, cap: u64) -> Response {
         let started = std::time::Instant::now();
         let mut out = Response::empty(url.clone(), SystemTime::now());
-        let deadline = tokio::time::Instant::now() + self.inner.cfg.timeout;
+        let deadline = tokio::time::Instant::now() + self.timeout();
         self.get_into(&mut out, cap, started, deadline).await;
         out.elapsed = started.elapsed();
         out
@@ -327,6 +363,11 @@ fn classify_send_error(e: &reqwest::Error) -> FetchFailure {
         // arrived: that URL failed, the host is there.
         FetchFailure::Request(error_text(e))
     }
+}
+
+/// A duration in nanoseconds, saturated (about 584 years).
+fn nanos(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
 }
 
 /// Whether no connection could be made at all (DNS, refused, connect timeout, TLS handshake): the one

@@ -216,7 +216,7 @@ impl RobotsCache {
     async fn load(&self, fetcher: &Fetcher, origin: &str) -> Arc<Entry> {
         let mut responses = Vec::new();
         let (rules, how) = self.fetch_rules(fetcher, origin, &mut responses).await;
-        let max_delay = fetcher.config().max_crawl_delay;
+        let max_delay = fetcher.max_crawl_delay();
         let crawl_delay = match &rules {
             Rules::Parsed(robot) => robot.delay.and_then(|secs| crawl_delay(secs, max_delay)),
             _ => None,

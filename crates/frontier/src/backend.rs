@@ -40,6 +40,8 @@ pub trait FrontierBackend: Send + std::fmt::Debug {
     fn busy_hosts(&self) -> u64;
     /// The seen-set, for fetch tasks to drop links that cannot matter.
     fn seen_set(&self) -> SeenSet;
+    /// The `n` hosts with the most URLs queued, most first, as (`host:port`, queued): for status requests.
+    fn longest_queues(&self, n: usize) -> Vec<(&str, u64)>;
 }
 
 impl FrontierBackend for Frontier {
@@ -101,5 +103,9 @@ impl FrontierBackend for Frontier {
 
     fn seen_set(&self) -> SeenSet {
         Frontier::seen_set(self)
+    }
+
+    fn longest_queues(&self, n: usize) -> Vec<(&str, u64)> {
+        Frontier::longest_queues(self, n)
     }
 }

@@ -494,6 +494,16 @@ impl Frontier {
         self.hosts[host.index()].hold_until(until);
     }
 
+    /// The `n` hosts with the most URLs queued, most first, as (`host:port`, queued). Walks every host:
+    /// for status requests, not per lease.
+    pub fn longest_queues(&self, n: usize) -> Vec<(&str, u64)> {
+        let mut hosts: Vec<(&str, u64)> =
+            self.hosts.iter().filter(|h| h.live > 0).map(|h| (h.key.as_str(), h.live as u64)).collect();
+        hosts.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+        hosts.truncate(n);
+        hosts
+    }
+
     /// The key (`host:port`) a lease's host is known by, for logs.
     pub fn host_name(&self, host: HostId) -> &str {
         &self.hosts[host.index()].key

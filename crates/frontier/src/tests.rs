@@ -347,6 +347,16 @@ fn a_lease_given_back_after_robots_txt_goes_first_and_opens_the_host() {
 }
 
 #[test]
+fn longest_queues_lists_the_busiest_hosts_first() {
+    let mut f = Frontier::new(unlimited());
+    for s in ["http://a/1", "http://b/1", "http://b/2", "http://c/1", "http://c/2", "http://c/3"] {
+        f.add(candidate(s, 0));
+    }
+    assert_eq!(f.longest_queues(2), [("c:80", 3), ("b:80", 2)]);
+    assert_eq!(f.longest_queues(10).len(), 3);
+}
+
+#[test]
 fn a_resumed_frontier_queues_what_was_not_done_in_order_at_its_shallowest_depth() {
     let state = tempfile::tempdir().unwrap();
     let now = Instant::now();

@@ -299,6 +299,14 @@ async fn stalls_end_in_timeout() {
     assert_eq!(r.status, None);
     assert!(r.exchange.is_none());
     assert!(r.elapsed < Duration::from_secs(3));
+
+    // Retuned while the fetcher is in use: the next request gets the new deadline.
+    f.set_timeout(Duration::from_millis(100)).unwrap();
+    let r = f.fetch(&url(addr, "/stall-head")).await;
+    assert_eq!(r.failure, Some(FetchFailure::Timeout));
+    assert!(r.elapsed < Duration::from_millis(350), "{:?}", r.elapsed);
+    assert!(f.set_timeout(Duration::ZERO).is_err());
+    assert_eq!(f.timeout(), Duration::from_millis(100));
 }
 
 #[tokio::test]
