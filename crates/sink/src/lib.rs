@@ -231,7 +231,8 @@ impl Sink {
         let warc = if opts.warc {
             let warc_dir = dir.join(WARC_DIR);
             fs::create_dir_all(&warc_dir).map_err(|e| SinkError::io("create directory", &warc_dir, e))?;
-            let w = WarcWriter::create(&warc_dir, SystemTime::now(), opts.warc_max_bytes)?;
+            let info = warc::crawl_fields(manifest);
+            let w = WarcWriter::create_with_info(&warc_dir, SystemTime::now(), opts.warc_max_bytes, info)?;
             Some(w)
         } else {
             None
