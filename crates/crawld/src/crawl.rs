@@ -175,6 +175,7 @@ pub async fn run(config: Config, cancel: CancellationToken) -> anyhow::Result<Cr
     .await;
     let ending = ending?;
     finished.context("cannot finish writing the output directory")?;
+    crate::inspect::index_after_crawl(&config).await;
     Ok(CrawlSummary { ending, stats, elapsed: started.elapsed(), failure })
 }
 

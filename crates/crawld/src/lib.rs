@@ -13,10 +13,12 @@
 //! - [`task`]: one fetch, run inside the pool.
 //! - [`demo`]: a generated site on loopback, for `crawld demo` and for trying crawld without internet.
 //! - [`shutdown`]: Ctrl-C / SIGTERM handling.
+//! - [`inspect`]: `crawld inspect`, `index` and `export`, over `crawld_inspect`.
 
 pub mod config;
 pub mod crawl;
 pub mod demo;
+pub mod inspect;
 pub mod shutdown;
 pub mod stats;
 pub mod task;

@@ -55,6 +55,21 @@ enum Command {
         #[arg(long, value_name = "N", default_value_t = 300)]
         pages: usize,
     },
+    /// Read output directories: a summary, filtered lists, JSON, an HTML report, or one page.
+    Inspect(crawld::inspect::InspectArgs),
+    /// Write OUT/indexes/index.cdxj, the CDXJ index of OUT's WARC files (done at the end of each crawl).
+    Index {
+        #[arg(value_name = "OUT")]
+        out: PathBuf,
+    },
+    /// Package a crawl as a WACZ file, for ReplayWeb.page and pywb.
+    Export {
+        #[arg(value_name = "OUT")]
+        out: PathBuf,
+        /// The WACZ file to write.
+        #[arg(long, value_name = "FILE", required = true)]
+        wacz: PathBuf,
+    },
 }
 
 fn main() -> ExitCode {
@@ -65,6 +80,19 @@ fn main() -> ExitCode {
         // Colour only on a terminal: in a pipe or a log file the escape codes are noise.
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
+    // Reading commands need neither the runtime nor the signal handler: Ctrl-C just ends them.
+    let offline = match &cli.command {
+        Command::Inspect(args) => Some(crawld::inspect::inspect(args)),
+        Command::Index { out } => Some(crawld::inspect::index(out)),
+        Command::Export { out, wacz } => Some(crawld::inspect::export(out, wacz)),
+        Command::Run { .. } | Command::Demo { .. } => None,
+    };
+    if let Some(result) = offline {
+        return result.unwrap_or_else(|e| {
+            eprintln!("crawld: error: {e:#}");
+            ExitCode::FAILURE
+        });
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(e) => {
@@ -112,6 +140,8 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
             site.stop().await;
             code
         }
+        // main runs these without the runtime.
+        Command::Inspect(_) | Command::Index { .. } | Command::Export { .. } => Ok(ExitCode::SUCCESS),
     }
 }
 
@@ -188,6 +218,7 @@ fn print_summary(how: &str, summary: &crawld::CrawlSummary, out: &Path) {
     println!("  {} pages in {:.1} s: {}", s.pages, summary.elapsed.as_secs_f64(), counts.join(", "));
     println!("The output is in {}:", out.display());
     println!("  pages.jsonl   one line per URL (depth, status, links, ...)");
-    println!("  warc/         the raw HTTP exchanges, as WARC");
+    println!("  warc/         the raw HTTP exchanges, as WARC (indexes/index.cdxj: their CDXJ index)");
     println!("  stats.json    every counter, and how the crawl ended ({})", summary.ending.state());
+    println!("Summarise it with `crawld inspect {}` (--html FILE for a report in the browser).", out.display());
 }
