@@ -404,7 +404,8 @@ impl Buckets {
     fn add(&mut self, at: i64) {
         let origin = *self.origin.get_or_insert(at);
         if self.width_ms == 0 {
-            self.width_ms = 1000;
+            // Powers of two from 1/8 s, so a short crawl gets a curve too and widths stay round.
+            self.width_ms = 125;
         }
         // Lines come in finishing order, so a page can start a little before the first one read.
         let mut i = ((at - origin).max(0) / self.width_ms) as usize;
@@ -553,7 +554,7 @@ impl Report {
         };
         r.throughput = Throughput {
             start: first.map(|(_, s)| s),
-            bucket_secs: buckets.width_ms.max(1000) as f64 / 1000.0,
+            bucket_secs: buckets.width_ms.max(125) as f64 / 1000.0,
             pages: buckets.pages,
         };
         r.largest = largest.into_rows();
@@ -635,5 +636,6 @@ mod tests {
         assert!(b.pages.len() <= BUCKETS);
         assert_eq!(b.pages.iter().sum::<u64>(), 1000);
         assert_eq!(b.width_ms, 16_000);
+        assert_eq!(b.pages.len(), 63);
     }
 }

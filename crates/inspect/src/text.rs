@@ -96,7 +96,8 @@ fn write_report(o: &mut String, r: &Report) -> std::fmt::Result {
     for t in r.content_types.iter().take(8) {
         writeln!(o, "  {:<32}{:>10}  {:>10}", t.content_type, t.pages, human_bytes(t.bytes))?;
     }
-    writeln!(o, "hosts ({} in all)                pages    errors  mean latency", r.hosts_total)?;
+    let title = format!("hosts ({} in all)", r.hosts_total);
+    writeln!(o, "{title:<32}{:>8}  {:>8}  {:>12}", "pages", "errors", "mean latency")?;
     for h in r.hosts.iter().take(10) {
         writeln!(o, "  {:<30}{:>8}  {:>8}  {:>9.1} ms", h.host, h.pages, h.errors, h.mean_latency_ms)?;
     }
@@ -115,7 +116,7 @@ fn write_report(o: &mut String, r: &Report) -> std::fmt::Result {
         let span = t.pages.len() as f64 * t.bucket_secs;
         writeln!(
             o,
-            "throughput    peak {peak:.1} pages/s, mean {:.1} pages/s over {span:.0} s (one mark per {per:.0} s)",
+            "throughput    peak {peak:.1} pages/s, mean {:.1} pages/s over {span} s (one mark per {per} s)",
             r.pages as f64 / span.max(1e-3)
         )?;
         writeln!(o, "  {}", sparkline(&squeezed))?;
