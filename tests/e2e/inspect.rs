@@ -67,6 +67,20 @@ fn failed(line: &Value) -> bool {
     line.get("error").is_some() || line["status"].as_u64().is_none_or(|s| s >= 400)
 }
 
+#[test]
+fn help_documents_inspect_index_and_export() {
+    let help = stdout_of(&["--help"], &[]);
+    for command in ["inspect", "index", "export"] {
+        assert!(help.contains(command), "--help mentions {command}: {help}");
+    }
+    let inspect = stdout_of(&["inspect", "--help"], &[]);
+    for flag in ["--host", "--status", "--depth", "--type", "--error", "--list", "--json", "--html", "--url", "--body"]
+    {
+        assert!(inspect.contains(flag), "inspect --help documents {flag}");
+    }
+    assert!(stdout_of(&["export", "--help"], &[]).contains("--wacz"));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn inspect_reports_a_crawl_as_json_text_and_lists() {
     let (site, out, _dir) = known_crawl().await;

@@ -517,7 +517,8 @@ impl Report {
         })?;
 
         r.duplicates = Duplicates { count: summary.duplicates, sample: summary.duplicate_sample };
-        r.crawls = lines.dirs().iter().map(|d| crawl_info(d, summary.torn.iter().any(|t| t.starts_with(d)))).collect();
+        r.crawls =
+            lines.dirs().iter().map(|d| crawl_info(d, summary.torn.contains(&d.join(crate::PAGES_FILE)))).collect();
         let mut codes: Vec<_> = codes.into_iter().map(|(key, pages)| Count { key, pages }).collect();
         codes.sort_by(|a, b| b.pages.cmp(&a.pages).then(a.key.cmp(&b.key)));
         r.status_codes = codes;
@@ -625,6 +626,29 @@ mod tests {
         assert_eq!(host_of("https://b.example"), "b.example");
         assert_eq!(error_kind("robots.txt unavailable: 503"), "robots.txt unavailable");
         assert_eq!(error_kind("host unreachable, not requested (refused)"), "host unreachable, not requested");
+    }
+
+    #[test]
+    fn a_running_crawl_that_stopped_writing_long_ago_is_interrupted() {
+        let dir = tempfile::tempdir().unwrap();
+        let manifest = r#"{"seeds":["http://a/"],"config":{"output":{"progress_interval":"5s"}}}"#;
+        std::fs::write(dir.path().join("crawl.json"), manifest).unwrap();
+        std::fs::write(dir.path().join("pages.jsonl"), "").unwrap();
+        std::fs::write(dir.path().join("stats.json"), r#"{"state":"running","queued":7}"#).unwrap();
+        let info = crawl_info(dir.path(), false);
+        assert_eq!(
+            (info.state.as_str(), info.queued, info.seeds.as_slice()),
+            ("running", Some(7), &["http://a/".to_owned()][..])
+        );
+
+        let hour_ago = SystemTime::now() - Duration::from_secs(3600);
+        for file in ["stats.json", "pages.jsonl"] {
+            let f = std::fs::File::options().write(true).open(dir.path().join(file)).unwrap();
+            f.set_modified(hour_ago).unwrap();
+        }
+        assert_eq!(crawl_info(dir.path(), false).state, "interrupted");
+        std::fs::write(dir.path().join("stats.json"), r#"{"state":"stopped"}"#).unwrap();
+        assert_eq!(crawl_info(dir.path(), false).state, "stopped");
     }
 
     #[test]
