@@ -180,7 +180,10 @@ fn parse(data: &[u8]) -> Result<(Headers, Vec<u8>), String> {
     let len: usize = header(&headers, "Content-Length")
         .and_then(|v| v.parse().ok())
         .ok_or("a WARC record without a valid Content-Length")?;
-    let block = data.get(end + 4..end + 4 + len).ok_or("a WARC record shorter than its Content-Length")?;
+    let block = (end + 4)
+        .checked_add(len)
+        .and_then(|stop| data.get(end + 4..stop))
+        .ok_or("a WARC record shorter than its Content-Length")?;
     Ok((headers, block.to_vec()))
 }
 
@@ -201,4 +204,20 @@ pub fn files(dir: &Path) -> Result<Vec<PathBuf>, Error> {
     }
     files.sort();
     Ok(files)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn a_record_that_lies_about_its_length_is_an_error_not_a_panic() {
+        let huge = format!("WARC/1.1\r\nWARC-Type: response\r\nContent-Length: {}\r\n\r\nabc", usize::MAX);
+        assert!(parse(huge.as_bytes()).unwrap_err().contains("shorter than its Content-Length"));
+        assert!(parse(b"HTTP/1.1 200 OK\r\n\r\n").unwrap_err().contains("not a WARC record"));
+        let (headers, block) = parse(b"WARC/1.1\r\nContent-Length: 2\r\n\r\nabcd").unwrap();
+        assert_eq!((header(&headers, "content-length"), block.as_slice()), (Some("2"), &b"ab"[..]));
+    }
 }
