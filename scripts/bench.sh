@@ -8,7 +8,8 @@
 #   scripts/bench.sh scale          crawld and wget2 on the small-page site at 10k, 100k and 1M pages
 # Environment:
 #   SITES="openjdk cppreference postgresql generated-docs small"   sites to crawl (any subset, in order)
-#   CRAWLERS="crawld wget2 spider wget"   crawlers (crawld must stay in the list for the ratios)
+#   CRAWLERS="crawld wget2 spider wget"   crawlers (crawld must stay in the list for the ratios); also
+#                       crawld-before, an earlier build given as CRAWLD_BEFORE=path (scripts/bench-frontier.sh)
 #   BENCH_DIR=/tmp/crawld-bench   work dir (sites, references, logs, report.md); kept between runs as a cache
 #   CRAWL_TIMEOUT=900   seconds one crawl may take      WRK_SECONDS=10   length of the nginx GET-rate run
 #   BOUNDS=1   0 skips the bounds (wrk and the extractor bench)
@@ -229,6 +230,9 @@ write_crawld_config() {
       echo '[scope]'
       echo "max_links_per_page = $CRAWLD_MAX_LINKS"
     fi
+  } > "$WORK/crawld-before.toml"
+  {
+    cat "$WORK/crawld-before.toml"
     # Only when this crawld knows the key: loopback must be allowed.
     if grep -q '^ *#* *allow_private_networks' "$ROOT/config/crawld.toml"; then
       echo '[fetch]'
@@ -245,6 +249,8 @@ crawl() {
   rm -rf "$out" && mkdir -p "$out"
   case $name in
     crawld) cmd=("$CRAWLD" run --config "$WORK/crawld.toml" --seed "$url" --out "$out/crawl" --concurrency "$CONCURRENCY") ;;
+    # An earlier crawld (CRAWLD_BEFORE=path), for before/after figures; its config has no newer keys.
+    crawld-before) cmd=("$CRAWLD_BEFORE" run --config "$WORK/crawld-before.toml" --seed "$url" --out "$out/crawl" --concurrency "$CONCURRENCY") ;;
     wget2) cmd=(wget2 -r -l 0 --robots=off --max-threads="$CONCURRENCY" -nv -P "$out/files" -o "$out/log" "$url") ;;
     wget) cmd=(wget -r -l inf -e robots=off -nv -P "$out/files" -o "$out/log" "$url") ;;
     spider) cmd=("$SPIDER" "$url") ;;

@@ -56,7 +56,7 @@ fn a_crawl_that_cannot_claim_its_output_directory_never_says_it_started() {
     let output = crawld().args(["run", "--seed", "http://127.0.0.1:9/", "--out"]).arg(dir.path()).output().unwrap();
     assert_eq!(output.status.code(), Some(1));
     let stderr = String::from_utf8(output.stderr).unwrap();
-    assert!(stderr.contains("already holds a crawl"), "{stderr}");
+    assert!(stderr.contains("not a crawld output directory"), "{stderr}");
     assert!(!stderr.contains("crawl starting"), "{stderr}");
 }
 
@@ -167,34 +167,65 @@ impl Drop for Mount {
     }
 }
 
-#[test]
-fn a_full_disk_stops_the_crawl_with_a_clear_error_and_every_archived_page_indexed() {
-    // Needs root to mount a small filesystem; CI runs as root.
-    let root = Command::new("id").arg("-u").output().is_ok_and(|o| o.stdout.starts_with(b"0\n"));
-    let dir = tempfile::tempdir().unwrap();
-    let mnt = dir.path().join("mnt");
-    std::fs::create_dir(&mnt).unwrap();
-    let mounted = root
-        && Command::new("mount")
-            .args(["-t", "tmpfs", "-o", "size=2500k", "tmpfs"])
-            .arg(&mnt)
-            .status()
-            .unwrap()
-            .success();
-    if !mounted {
-        eprintln!("skipped: mounting a 2.5 MB tmpfs needs root");
-        return;
-    }
-    let _mount = Mount(mnt.clone());
-    let out = mnt.join("out");
-    let output = crawld().args(["demo", "--pages", "5000", "--out"]).arg(&out).output().unwrap();
-    assert_eq!(output.status.code(), Some(1));
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("No space left on device"), "{stderr}");
+/// Bytes free on the filesystem of `path`.
+fn free_bytes(path: &std::path::Path) -> u64 {
+    let out = Command::new("df").args(["--output=avail", "-B1"]).arg(path).output().unwrap();
+    String::from_utf8_lossy(&out.stdout).lines().nth(1).unwrap().trim().parse().unwrap()
+}
 
-    // The disk filled mid-crawl, yet every page response archived in WARC has its pages.jsonl line
-    // (robots.txt is archived too, but is not a page).
-    let lines = Output::read(&out).lines;
+/// A crawld process whose stderr is collected line by line as it runs.
+struct Running {
+    child: std::process::Child,
+    log: std::sync::Arc<std::sync::Mutex<String>>,
+}
+
+impl Running {
+    fn start(mut command: Command) -> Running {
+        let mut child = command.stderr(Stdio::piped()).stdout(Stdio::null()).spawn().unwrap();
+        let log = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let (stderr, sink) = (child.stderr.take().unwrap(), log.clone());
+        std::thread::spawn(move || {
+            for line in std::io::BufRead::lines(std::io::BufReader::new(stderr)).map_while(Result::ok) {
+                let mut log = sink.lock().unwrap();
+                log.push_str(&line);
+                log.push('\n');
+            }
+        });
+        Running { child, log }
+    }
+
+    fn log(&self) -> String {
+        self.log.lock().unwrap().clone()
+    }
+
+    fn wait_for_log(&self, text: &str, within: Duration) {
+        let deadline = Instant::now() + within;
+        while !self.log().contains(text) {
+            assert!(Instant::now() < deadline, "no '{text}' in the log within {within:?}:\n{}", self.log());
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn wait(mut self, within: Duration) -> (std::process::ExitStatus, String) {
+        let deadline = Instant::now() + within;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                std::thread::sleep(Duration::from_millis(100)); // the reader thread drains the pipe
+                return (status, self.log());
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                panic!("still running after {within:?}:\n{}", self.log());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+/// Every page response archived in WARC has its pages.jsonl line (robots.txt is archived too, but is
+/// not a page). Returns how many there are.
+fn archived_pages_are_indexed(out: &std::path::Path) -> usize {
+    let lines = Output::read(out).lines;
     let indexed = lines.iter().filter(|l| l.get("warc").is_some()).count();
     let mut archived = 0;
     for file in std::fs::read_dir(out.join("warc")).unwrap() {
@@ -204,8 +235,62 @@ fn a_full_disk_stops_the_crawl_with_a_clear_error_and_every_archived_page_indexe
             archived += usize::from(page && record.header(warc::WarcHeader::WarcType).unwrap() == "response");
         }
     }
-    assert!(archived > 100, "the crawl got going before the disk filled: {archived}");
     assert_eq!(indexed, archived);
+    archived
+}
+
+#[test]
+fn a_full_disk_pauses_the_crawl_which_goes_on_when_space_is_freed_or_stops_on_sigterm() {
+    // Needs root to mount a small filesystem; CI runs as root.
+    let root = Command::new("id").arg("-u").output().is_ok_and(|o| o.stdout.starts_with(b"0\n"));
+    let dir = tempfile::tempdir().unwrap();
+    let mnt = dir.path().join("mnt");
+    std::fs::create_dir(&mnt).unwrap();
+    let mounted = root
+        && Command::new("mount").args(["-t", "tmpfs", "-o", "size=4m", "tmpfs"]).arg(&mnt).status().unwrap().success();
+    if !mounted {
+        eprintln!("SKIPPED: mounting a 4 MB tmpfs needs root");
+        return;
+    }
+    let _mount = Mount(mnt.clone());
+    // Leave room for the space reserve (about 1.1 MB) and a few pages only.
+    let filler = mnt.join("filler");
+    let fill = |keep: u64| std::fs::write(&filler, vec![1u8; (free_bytes(&mnt) - keep) as usize]).unwrap();
+    fill(1_114_112 + 120_000);
+
+    let out = mnt.join("out");
+    let mut command = crawld();
+    command.args(["demo", "--pages", "120", "--out"]).arg(&out);
+    let crawl = Running::start(command);
+    crawl.wait_for_log("the crawl pauses", Duration::from_secs(60));
+    let stats = Output::read(&out).stats();
+    assert_eq!(stats["state"], "disk_full", "{stats}");
+    let lines_while_full = Output::lines_in(&out);
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(Output::lines_in(&out), lines_while_full, "nothing is fetched while the disk is full");
+
+    // Space comes back: the crawl goes on by itself, to the end.
+    std::fs::remove_file(&filler).unwrap();
+    let (status, log) = crawl.wait(Duration::from_secs(60));
+    assert!(status.success(), "{log}");
+    assert!(log.contains("disk space is back"), "{log}");
+    assert_eq!(Output::read(&out).stats()["state"], "complete");
+    let archived = archived_pages_are_indexed(&out);
+    assert!(archived > lines_while_full, "the crawl went on after the pause: {archived} vs {lines_while_full}");
+
+    // Full again, and SIGTERM: the crawl stops at once, says how to go on, and keeps what it recorded.
+    fill(1_114_112 + 60_000);
+    let stopped = mnt.join("stopped");
+    let mut command = crawld();
+    command.args(["demo", "--pages", "120", "--out"]).arg(&stopped);
+    let crawl = Running::start(command);
+    crawl.wait_for_log("the crawl pauses", Duration::from_secs(60));
+    let pid = crawl.child.id().to_string();
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    let (status, log) = crawl.wait(Duration::from_secs(20));
+    assert_eq!(status.code(), Some(1), "{log}");
+    assert!(log.contains("No space left on device") && log.contains("run the same command again to resume"), "{log}");
+    archived_pages_are_indexed(&stopped);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -11,4 +11,5 @@ mod guards;
 mod inspect;
 mod output;
 mod politeness;
+mod resume;
 mod scope;

@@ -85,7 +85,7 @@ async fn every_page_is_in_pages_jsonl_and_its_exchange_in_warc() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_manifest_and_stats_describe_the_crawl_and_a_used_directory_is_refused() {
+async fn the_manifest_and_stats_describe_the_crawl_and_a_finished_one_is_left_alone() {
     let site = Site::start("127.0.0.1", [("/", Page::links(&[]))]).await;
     let (config, _dir) = config(&[site.url("/")]);
     let out_dir = config.out.clone();
@@ -99,11 +99,19 @@ async fn the_manifest_and_stats_describe_the_crawl_and_a_used_directory_is_refus
     let stats = out.stats();
     assert_eq!((stats["state"].as_str(), stats["pages"].as_u64()), (Some("complete"), Some(1)));
 
-    // A second crawl into the same directory is refused and leaves the first one's data alone.
+    // The same crawl again finds it complete and fetches nothing; a crawl of other seeds is refused.
+    // Both leave the first one's data alone.
     let before = std::fs::read(out_dir.join("pages.jsonl")).unwrap();
-    let error = crawld::run(config, tokio_util::sync::CancellationToken::new()).await.unwrap_err();
-    assert!(format!("{error:#}").contains("already"), "{error:#}");
+    let hits = site.hits().len();
+    let again = crawld::run(config.clone(), tokio_util::sync::CancellationToken::new()).await.unwrap();
+    assert!(again.already_finished && again.ending == crawld::Ending::Complete, "{again:?}");
+    assert_eq!(again.stats.pages, 1);
+    let mut other = config;
+    other.seeds = vec![crawld::config::HttpUrl::parse(&site.url("/other")).unwrap()];
+    let error = crawld::run(other, tokio_util::sync::CancellationToken::new()).await.unwrap_err();
+    assert!(format!("{error:#}").contains("holds a crawl of other seeds"), "{error:#}");
     assert_eq!(std::fs::read(out_dir.join("pages.jsonl")).unwrap(), before);
+    assert_eq!(site.hits().len(), hits);
 }
 
 /// Regression (issue 10): the progress line's `errors` counted a robots.txt block while 404s went

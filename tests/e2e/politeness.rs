@@ -333,7 +333,7 @@ async fn a_stop_does_not_wait_for_urls_that_are_only_waiting_out_a_delay() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_fetch_cut_short_by_the_grace_period_is_recorded_as_abandoned() {
+async fn a_fetch_cut_short_by_the_grace_period_stays_queued_for_a_resume() {
     let site = Site::start(
         "127.0.0.1",
         [("/", Page::links(&["/slow"])), ("/slow", Page::links(&[]).delay(Duration::from_secs(30)))],
@@ -341,14 +341,19 @@ async fn a_fetch_cut_short_by_the_grace_period_is_recorded_as_abandoned() {
     .await;
     let (mut config, _dir) = config(&[site.url("/")]);
     config.output.shutdown_grace = Duration::from_millis(200);
-    let (summary, out) = crawl_until(config, || site.started("/slow")).await;
+    let (summary, out) = crawl_until(config.clone(), || site.started("/slow")).await;
 
     assert_eq!(summary.ending, crawld::Ending::Stopped);
-    let slow = out.page(&site.url("/slow"));
-    assert_eq!(slow["status"], serde_json::Value::Null);
-    assert!(slow["error"].as_str().unwrap().starts_with("abandoned"), "{slow}");
+    assert!(!out.has(&site.url("/slow")), "an abandoned fetch has no line");
     let stats = out.stats();
-    assert_eq!((stats["abandoned"].as_u64(), stats["pages"].as_u64()), (Some(1), Some(2)), "{stats}");
+    assert_eq!((stats["abandoned"].as_u64(), stats["pages"].as_u64()), (Some(1), Some(1)), "{stats}");
+
+    // Resumed, the crawl fetches it again, and records it once, at its depth.
+    site.route("/slow", Page::links(&[]));
+    let out = crawl(config).await;
+    assert_eq!(out.page(&site.url("/slow"))["depth"], 1);
+    assert_eq!(out.lines.len(), 2);
+    assert_eq!(site.count("/"), 1, "the seed was done before the stop");
 }
 
 /// Regression: one rule the robots.txt parser rejects (here a pattern too large to compile) voided the
@@ -372,4 +377,31 @@ async fn one_bad_robots_txt_rule_does_not_void_the_others() {
     assert_eq!(site.count("/private/x"), 0, "requests: {:?}", site.paths());
     assert_eq!(out.page(&site.url("/private/x"))["error"], "disallowed by robots.txt");
     assert_eq!(out.page(&site.url("/public"))["status"], 200);
+}
+
+/// Regression (issue 6, defect 5): a URL waiting for its retry held its whole host until the backoff
+/// ended; now the host's other URLs go on meanwhile.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_waiting_for_its_retry_does_not_hold_its_host() {
+    let site = Site::start(
+        "127.0.0.1",
+        [("/", Page::links(&["/flaky", "/a", "/b"])), ("/a", Page::links(&[])), ("/b", Page::links(&[]))],
+    )
+    .await;
+    site.route_sequence("/flaky", vec![Page::status(500), Page::status(500), Page::links(&[])]);
+    let (mut config, _dir) = config(&[site.url("/")]);
+    config.politeness.per_host_concurrency = std::num::NonZeroUsize::MIN;
+    config.crawl.max_retries = 2;
+    config.crawl.retry_backoff = Duration::from_millis(1500);
+    config.crawl.max_retry_backoff = Duration::from_secs(3);
+    let out = crawl(config).await;
+
+    assert_eq!(out.page(&site.url("/flaky"))["status"], 200);
+    assert_eq!(out.page(&site.url("/flaky"))["attempts"], 3);
+    let paths = site.paths();
+    let first_retry = paths.iter().enumerate().filter(|(_, p)| *p == "/flaky").nth(1).map(|(i, _)| i).unwrap();
+    for other in ["/a", "/b"] {
+        let at = paths.iter().position(|p| p == other).unwrap();
+        assert!(at < first_retry, "{other} waited for /flaky's retry: {paths:?}");
+    }
 }

@@ -124,6 +124,11 @@ pub struct OutputSection {
     /// How often a progress line is logged and stats.json rewritten.
     #[serde(with = "humantime_serde")]
     pub progress_interval: Duration,
+    /// How often recorded pages are made durable (WARC, the frontier's journal, then pages.jsonl, each
+    /// fsynced): what a power loss or a kill may cost is the pages of the last interval, fetched again
+    /// on resume. Zero: after every page (slow).
+    #[serde(with = "humantime_serde")]
+    pub sync_interval: Duration,
     /// On Ctrl-C / SIGTERM: how long in-flight fetches may take to finish.
     #[serde(with = "humantime_serde")]
     pub shutdown_grace: Duration,
@@ -214,6 +219,7 @@ impl Default for OutputSection {
             warc_max_bytes: nz64(1024 * 1024 * 1024),
             max_queued_bytes: nz64(64 * 1024 * 1024),
             progress_interval: Duration::from_secs(5),
+            sync_interval: Duration::from_secs(1),
             shutdown_grace: Duration::from_secs(10),
         }
     }

@@ -12,20 +12,21 @@
 //! ([`crate::task`]), so this loop only does bookkeeping.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::{Arc, OnceLock, PoisonError, RwLock};
 use std::time::Duration;
 
 use anyhow::Context;
 use crawld_extract::{Scope, ScopeRules, fingerprint};
 use crawld_fetch::{FetchConfig, FetchPool, Fetcher, Retry};
-use crawld_frontier::{Added, Candidate, Frontier, FrontierConfig, HostId, Lease, Next};
-use crawld_sink::{PageRecord, Sink, SinkOptions};
+use crawld_frontier::{Added, Candidate, Frontier, FrontierBackend, FrontierConfig, HostId, JournalSync, Lease, Next};
+use crawld_sink::{BeforeLines, PageRecord, Sink, SinkOptions};
 use rand::Rng;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
 use crate::config::Config;
+use crate::resume::{self, Previous};
 use crate::stats::Stats;
 use crate::task::{self, End, Finished, Outcome, TaskContext};
 
@@ -72,34 +73,30 @@ pub struct CrawlSummary {
     pub elapsed: Duration,
     /// Why the crawl failed, when it did: each seed with what happened to it.
     pub failure: Option<String>,
+    /// The output directory held a finished crawl, reported as it was: nothing was fetched.
+    pub already_finished: bool,
 }
 
-/// Run a crawl until the frontier is empty, a limit is hit, or `cancel` fires.
+/// Run a crawl until the frontier is empty, a limit is hit, or `cancel` fires. An output directory that
+/// holds an unfinished crawl is resumed (see [`crate::resume`]); one that holds a finished crawl is
+/// reported as it is, untouched.
 /// The config must have passed [`Config::validate`].
 pub async fn run(config: Config, cancel: CancellationToken) -> anyhow::Result<CrawlSummary> {
     // Before anything touches the output directory, so that a bad config never claims it.
     config.validate()?;
     let started = Instant::now();
-    let manifest = serde_json::json!({
-        "crawld_version": env!("CARGO_PKG_VERSION"),
-        "started_at": crate::stats::rfc3339_now(),
-        "seeds": config.seeds.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
-        "config": &config,
-    });
-    let sink_options = SinkOptions {
-        warc_max_bytes: config.output.warc_max_bytes.get(),
-        warc: config.output.warc,
-        // Each queued page carries its compressed WARC records (up to about max_body_bytes): the queue
-        // is bounded in pages and, for large ones, in bytes.
-        queue: 64,
-        max_queued_bytes: config.output.max_queued_bytes.get(),
-        ..SinkOptions::default()
+    let unfinished = match resume::look(&config.out)? {
+        Previous::Nothing => None,
+        Previous::Unfinished { manifest, stats } => Some((manifest, stats)),
+        Previous::Finished { manifest, state, stats } => {
+            resume::check_same_crawl(&config, &manifest)?;
+            let ending = if state == "failed" { Ending::Failed } else { Ending::Complete };
+            let failure =
+                (ending == Ending::Failed).then(|| "this output directory holds a crawl that failed".to_owned());
+            return Ok(CrawlSummary { ending, stats, elapsed: Duration::ZERO, failure, already_finished: true });
+        }
     };
-    let sink = Sink::create(&config.out, &manifest, sink_options)
-        .with_context(|| format!("cannot open output directory {}", config.out.display()))?;
-    // Only now: a crawl that could not claim its output directory never started.
     let out = std::path::absolute(&config.out).unwrap_or_else(|_| config.out.clone());
-    info!(seeds = config.seeds.len(), out = %out.display(), "crawl starting");
     let fetcher = Fetcher::new(FetchConfig {
         user_agent: config.fetch.user_agent.clone(),
         connect_timeout: config.fetch.connect_timeout,
@@ -111,16 +108,73 @@ pub async fn run(config: Config, cancel: CancellationToken) -> anyhow::Result<Cr
         max_header_bytes: config.fetch.max_header_bytes.get(),
     })
     .context("cannot set up the HTTP client")?;
-
-    let mut frontier = Frontier::new(FrontierConfig {
+    let frontier_config = FrontierConfig {
         per_host_concurrency: config.politeness.per_host_concurrency.get(),
         delay: config.politeness.delay,
         max_depth: config.crawl.max_depth,
         max_pages: config.crawl.max_pages.map(|n| n.get()),
-    });
+    };
+    // The journal must reach the disk before the lines of the pages whose links it holds.
+    let journal_first = Arc::new(JournalFirst::default());
+    let sink_options = SinkOptions {
+        warc_max_bytes: config.output.warc_max_bytes.get(),
+        warc: config.output.warc,
+        // Each queued page carries its compressed WARC records (up to about max_body_bytes): the queue
+        // is bounded in pages and, for large ones, in bytes.
+        queue: 64,
+        max_queued_bytes: config.output.max_queued_bytes.get(),
+        sync_interval: config.output.sync_interval,
+        before_lines: Some(journal_first.clone()),
+    };
+    let state_dir = resume::state_dir(&config.out);
+    let cannot_open = || format!("cannot open output directory {}", config.out.display());
+    let mut scope = scope_of(&config);
+    let (mut frontier, sink, stats, seeds) = match unfinished {
+        None => {
+            let manifest = serde_json::json!({
+                "crawld_version": env!("CARGO_PKG_VERSION"),
+                "started_at": crate::stats::rfc3339_now(),
+                "seeds": config.seeds.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+                "config": &config,
+            });
+            // The sink claims the directory (refusing one in use) before the journal is made in it.
+            let sink = Sink::create(&config.out, &manifest, sink_options).with_context(cannot_open)?;
+            let frontier = Frontier::create_durable(frontier_config, &state_dir).with_context(cannot_open)?;
+            journal_first.set(&frontier);
+            info!(seeds = config.seeds.len(), out = %out.display(), "crawl starting");
+            (frontier, sink, Stats::default(), SeedReport::default())
+        }
+        Some((manifest, stats)) => {
+            resume::check_same_crawl(&config, &manifest)?;
+            let mut restore = resume::Restore::new(&config, stats);
+            let recovered = Sink::recover(&config.out, |page| restore.line(page)).with_context(cannot_open)?;
+            let (frontier, resumed) =
+                Frontier::resume(frontier_config, &state_dir, |candidate| restore.journaled(candidate, &mut scope))
+                    .with_context(cannot_open)?;
+            journal_first.set(&frontier);
+            let sink = Sink::reopen(&config.out, sink_options).with_context(cannot_open)?;
+            let cut = match resumed.replayed.cut {
+                Some((offset, bytes)) => {
+                    format!("{}; {bytes} bytes of the frontier journal at byte {offset}", recovered.cuts())
+                }
+                None => recovered.cuts(),
+            };
+            info!(
+                out = %out.display(),
+                pages = recovered.lines,
+                queued = resumed.queued,
+                sites_joined = restore.joined,
+                "resuming the crawl: {} pages recorded, {} URLs queued again (those in flight included); cut: {cut}",
+                recovered.lines,
+                resumed.queued
+            );
+            let seeds = SeedReport { answered: restore.seeds_answered, failures: Vec::new() };
+            (frontier, sink, restore.stats, seeds)
+        }
+    };
     let ctx = Arc::new(TaskContext {
         fetcher,
-        scope: RwLock::new(scope_of(&config)),
+        scope: RwLock::new(scope),
         seed_redirects_join_scope: config.scope.seed_redirects_join_scope,
         seen: frontier.seen_set(),
         max_links: config.scope.max_links_per_page,
@@ -128,35 +182,52 @@ pub async fn run(config: Config, cancel: CancellationToken) -> anyhow::Result<Cr
         max_redirects: config.crawl.max_redirects,
         warc: config.output.warc,
     });
+    // On a resume, seeds already journaled are known and change nothing.
     let mut duplicate_seeds = 0;
     for seed in &config.seeds {
         let added = frontier.add(Candidate::seed(seed.0.clone(), fingerprint(&seed.0)));
         duplicate_seeds += u64::from(added == Added::Known);
     }
-    if duplicate_seeds > 0 {
+    if duplicate_seeds > 0 && seeds.answered == 0 && stats.pages == 0 {
         info!(
             seeds = config.seeds.len() as u64 - duplicate_seeds,
             duplicate_seeds, "{duplicate_seeds} duplicate seeds merged (the same URL once normalized)"
         );
     }
+    let elapsed_before = stats.elapsed_secs;
+    // A stop while the disk is full must not wait for space: the writer gives up, and a resume goes on.
+    let disk = sink.disk_watch();
+    let give_up = {
+        let (cancel, disk) = (cancel.clone(), disk.clone());
+        tokio::spawn(async move {
+            cancel.cancelled().await;
+            disk.give_up();
+        })
+    };
 
     let mut crawl = Crawl {
         config: &config,
-        frontier,
+        frontier: Box::new(frontier),
         pool: FetchPool::new(config.crawl.concurrency.get()),
         sink,
+        disk,
         ctx,
-        stats: Stats::default(),
+        stats,
         down: HashMap::new(),
         hinted: false,
         in_flight: HashMap::new(),
         warned: HashSet::new(),
-        seeds: SeedReport::default(),
+        seeds,
     };
-    let ending = crawl.run(&cancel).await;
+    let ending = crawl.run(&cancel).await.map_err(when_disk_full);
+    if cancel.is_cancelled() {
+        // The task above may not have run yet: the last writes below must not wait for space either.
+        crawl.disk.give_up();
+    }
+    give_up.abort();
     let Crawl { sink, mut stats, frontier, seeds, .. } = crawl;
     stats.absorb_frontier(frontier.stats());
-    stats.elapsed_secs = started.elapsed().as_secs_f64();
+    stats.elapsed_secs = elapsed_before + started.elapsed().as_secs_f64();
     let mut failure = None;
     let ending = ending.map(|ending| match ending {
         Ending::Complete | Ending::Limit if seeds.answered == 0 => {
@@ -169,14 +240,50 @@ pub async fn run(config: Config, cancel: CancellationToken) -> anyhow::Result<Cr
     let state = ending.as_ref().map_or("failed", |e| e.state());
     // Whatever happened, flush and sync what was recorded before reporting.
     let finished = async {
+        // Every line on disk before the state that says the crawl is over: a kill in between must
+        // leave a crawl that resumes, not one that claims to be complete without its last pages.
+        sink.sync().await?;
         sink.write_stats(stats.to_json(state)).await?;
         sink.finish().await
     }
     .await;
     let ending = ending?;
-    finished.context("cannot finish writing the output directory")?;
+    finished.context("cannot finish writing the output directory").map_err(when_disk_full)?;
     crate::inspect::index_after_crawl(&config).await;
-    Ok(CrawlSummary { ending, stats, elapsed: started.elapsed(), failure })
+    Ok(CrawlSummary { ending, stats, elapsed: started.elapsed(), failure, already_finished: false })
+}
+
+/// An error that a full disk caused says how to go on.
+fn when_disk_full(e: anyhow::Error) -> anyhow::Error {
+    let disk_full = e.chain().any(|c| c.downcast_ref::<crawld_sink::SinkError>().is_some_and(|e| e.is_disk_full()));
+    if disk_full {
+        e.context("the disk is full: free some space, then run the same command again to resume")
+    } else {
+        e
+    }
+}
+
+/// The frontier's journal, for the sink to sync before it writes page lines. Set once the frontier
+/// exists (it is made after the sink claims the directory); no line can come before that.
+#[derive(Debug, Default)]
+struct JournalFirst(OnceLock<JournalSync>);
+
+impl JournalFirst {
+    fn set(&self, frontier: &Frontier) {
+        if let Some(journal) = frontier.journal_sync() {
+            let _ = self.0.set(journal);
+        }
+    }
+}
+
+impl BeforeLines for JournalFirst {
+    fn sync(&self) -> std::io::Result<()> {
+        self.0.get().map_or(Ok(()), JournalSync::sync)
+    }
+
+    fn path(&self) -> &std::path::Path {
+        self.0.get().map_or(std::path::Path::new(crawld_frontier::JOURNAL_FILE), JournalSync::path)
+    }
 }
 
 /// A host that could not be reached through all the retries of a URL.
@@ -217,9 +324,12 @@ fn scope_of(config: &Config) -> Scope {
 
 struct Crawl<'a> {
     config: &'a Config,
-    frontier: Frontier,
+    /// Reached only through the backend's methods: the embedded frontier today.
+    frontier: Box<dyn FrontierBackend>,
     pool: FetchPool<Finished>,
     sink: Sink,
+    /// Whether the output's disk is full: no new fetches meanwhile.
+    disk: crawld_sink::DiskWatch,
     ctx: Arc<TaskContext>,
     stats: Stats,
     /// Hosts held as unreachable, until they answer again.
@@ -240,7 +350,7 @@ impl Crawl<'_> {
         progress.tick().await;
         let mut last_progress = (Instant::now(), 0u64);
         loop {
-            let wake_at = self.fill();
+            let wake_at = self.fill()?;
             if self.pool.is_empty() && wake_at.is_none() {
                 return Ok(Ending::Complete);
             }
@@ -252,13 +362,12 @@ impl Crawl<'_> {
                     for finished in self.pool.drain(self.config.output.shutdown_grace).await {
                         self.finish(finished, true).await?;
                     }
-                    // What the grace period cut short gets a line that says so.
-                    let abandoned: Vec<Lease> = self.in_flight.drain().map(|(_, lease)| lease).collect();
-                    if !abandoned.is_empty() {
-                        warn!(count = abandoned.len(), "fetches abandoned at the end of the grace period");
-                    }
-                    for lease in abandoned {
-                        self.finish(task::abandoned(lease), true).await?;
+                    // What the grace period cut short gets no line: it stays queued in the journal, for a
+                    // resume to fetch.
+                    let abandoned = self.in_flight.len();
+                    if abandoned > 0 {
+                        warn!(count = abandoned, "fetches abandoned at the end of the grace period: they stay queued");
+                        self.stats.abandoned += abandoned as u64;
                     }
                     return Ok(Ending::Stopped);
                 }
@@ -278,7 +387,11 @@ impl Crawl<'_> {
     }
 
     /// Spawn fetches while the pool has room. Returns when the frontier next has something, if it waits on time.
-    fn fill(&mut self) -> Option<Instant> {
+    fn fill(&mut self) -> anyhow::Result<Option<Instant>> {
+        if self.disk.is_full() {
+            // Nothing new until the writer has space again; look again soon.
+            return Ok(Some(Instant::now() + Duration::from_millis(500)));
+        }
         while self.pool.has_room() {
             match self.frontier.next(Instant::now().into_std()) {
                 Next::Ready(lease) => {
@@ -295,11 +408,12 @@ impl Crawl<'_> {
                         }
                     }
                 }
-                Next::Wait(at) => return Some(at.into()),
-                Next::Busy | Next::Done => return None,
+                Next::Wait(at) => return Ok(Some(at.into())),
+                Next::Busy | Next::Done => return Ok(None),
+                Next::Broken(error) => anyhow::bail!("{error}"),
             }
         }
-        None
+        Ok(None)
     }
 
     /// Why a host's URLs are to be recorded without a request: it stayed unreachable through their
@@ -361,6 +475,11 @@ impl Crawl<'_> {
         if !stopping && let Some(wait) = self.retry_wait(&lease, &outcome) {
             debug!(url = %lease.url, attempt = lease.retries + 1, wait = ?wait, "retrying later");
             self.stats.retries += 1;
+            if outcome.unreachable().is_some() {
+                // The host itself failed (no connection, or no robots.txt): none of its URLs can go
+                // before this one's retry. A page's own failure holds only that page.
+                self.frontier.pause_host(lease.host, now + wait);
+            }
             self.frontier.retry(&lease, now, now + wait);
             return Ok(());
         }
@@ -370,7 +489,7 @@ impl Crawl<'_> {
             self.down.remove(&lease.host);
         }
         let record = PageRecord { archive, ..task::page_record(&lease, &outcome) };
-        self.stats.count(&record, &outcome);
+        self.stats.count(&record);
         if lease.depth == 0 {
             self.note_seed(&outcome, &record);
         }
@@ -489,7 +608,7 @@ impl Crawl<'_> {
                 Retry::No => return None,
             },
             Outcome::RobotsUnavailable { .. } => None,
-            Outcome::Blocked { .. } | Outcome::Crashed { .. } | Outcome::HostDown { .. } | Outcome::Abandoned => {
+            Outcome::Blocked { .. } | Outcome::Crashed { .. } | Outcome::HostDown { .. } => {
                 return None;
             }
         };
@@ -527,7 +646,8 @@ impl Crawl<'_> {
         self.hint_at_per_host_limits(f.queued);
         let mut stats = self.stats.clone();
         stats.absorb_frontier(f);
-        self.sink.write_stats(stats.to_json("running")).await.context("cannot write stats.json")?;
+        let state = if self.disk.is_full() { "disk_full" } else { "running" };
+        self.sink.write_stats(stats.to_json(state)).await.context("cannot write stats.json")?;
         Ok((now, self.stats.pages))
     }
 }

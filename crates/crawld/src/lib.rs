@@ -11,6 +11,7 @@
 //! - [`config`]: the TOML config, checked with `file:line` errors.
 //! - [`crawl`]: the scheduler loop that owns the fetch pool.
 //! - [`task`]: one fetch, run inside the pool.
+//! - [`resume`]: picking up an unfinished crawl from its output directory.
 //! - [`demo`]: a generated site on loopback, for `crawld demo` and for trying crawld without internet.
 //! - [`shutdown`]: Ctrl-C / SIGTERM handling.
 //! - [`inspect`]: `crawld inspect`, `index` and `export`, over `crawld_inspect`.
@@ -19,6 +20,7 @@ pub mod config;
 pub mod crawl;
 pub mod demo;
 pub mod inspect;
+pub mod resume;
 pub mod shutdown;
 pub mod stats;
 pub mod task;

@@ -31,7 +31,8 @@ enum Command {
         /// A start URL; repeat for several. Replaces the config's seeds.
         #[arg(long = "seed", value_name = "URL")]
         seeds: Vec<HttpUrl>,
-        /// The output directory (must not hold a previous crawl).
+        /// The output directory. One that holds an unfinished crawl of the same seeds and scope is
+        /// resumed; one that holds a finished crawl is reported, untouched.
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
         /// Deepest depth followed (seeds are depth 0; each link or redirect is one hop).
@@ -43,6 +44,25 @@ enum Command {
         /// Fetches in flight across all hosts (crawl.concurrency). Each host also has its own limit,
         /// politeness.per_host_concurrency (default 2), which alone sets the speed of a crawl of one
         /// host: there, raising --concurrency changes nothing.
+        #[arg(long, value_name = "N")]
+        concurrency: Option<std::num::NonZeroUsize>,
+    },
+    /// Resume the unfinished crawl in DIR with the configuration saved in DIR/crawl.json. Tunables
+    /// (concurrency, delays, limits, timeouts) may be changed with --config or flags; seeds and scope may not.
+    Resume {
+        /// The output directory of the crawl.
+        #[arg(value_name = "DIR")]
+        out: PathBuf,
+        /// A TOML config to use instead of the saved one (its seeds and scope must be the crawl's).
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+        /// Deepest depth followed.
+        #[arg(long, value_name = "N")]
+        max_depth: Option<u32>,
+        /// Stop once this many URLs have been fetched, those of earlier runs included.
+        #[arg(long, value_name = "N")]
+        max_pages: Option<std::num::NonZeroU64>,
+        /// Fetches in flight across all hosts (crawl.concurrency).
         #[arg(long, value_name = "N")]
         concurrency: Option<std::num::NonZeroUsize>,
     },
@@ -85,7 +105,7 @@ fn main() -> ExitCode {
         Command::Inspect(args) => Some(crawld::inspect::inspect(args)),
         Command::Index { out } => Some(crawld::inspect::index(out)),
         Command::Export { out, wacz } => Some(crawld::inspect::export(out, wacz)),
-        Command::Run { .. } | Command::Demo { .. } => None,
+        Command::Run { .. } | Command::Resume { .. } | Command::Demo { .. } => None,
     };
     if let Some(result) = offline {
         return result.unwrap_or_else(|e| {
@@ -130,6 +150,21 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
             config.validate()?;
             crawl(config, cancel).await
         }
+        Command::Resume { out, config, max_depth, max_pages, concurrency } => {
+            let mut config = match &config {
+                Some(path) => Config::load(path)?,
+                None => crawld::resume::saved_config(&out)?,
+            };
+            config.out = out;
+            config.crawl.max_depth = max_depth.or(config.crawl.max_depth);
+            config.crawl.max_pages = max_pages.or(config.crawl.max_pages);
+            config.crawl.concurrency = concurrency.unwrap_or(config.crawl.concurrency);
+            config.validate()?;
+            if !config.out.join("pages.jsonl").exists() {
+                anyhow::bail!("{} holds no crawl to resume (no pages.jsonl)", config.out.display());
+            }
+            crawl(config, cancel).await
+        }
         Command::Demo { out, pages } => {
             let site = demo::DemoSite::start(pages).await.context("cannot start the demo site")?;
             // The process id keeps two demos started in the same second apart.
@@ -151,6 +186,12 @@ async fn crawl(config: Config, cancel: CancellationToken) -> anyhow::Result<Exit
     let out = config.out.clone();
     let summary = crawld::run(config, cancel).await?;
     let s = &summary.stats;
+    if summary.already_finished {
+        let state = summary.ending.state();
+        info!(out = %out.display(), state, pages = s.pages, "the output directory holds a finished crawl: nothing to do");
+        println!("{} holds a crawl that ended {state} ({} pages): nothing to do.", out.display(), s.pages);
+        return Ok(if summary.ending == Ending::Failed { ExitCode::FAILURE } else { ExitCode::SUCCESS });
+    }
     let secs = summary.elapsed.as_secs_f64().max(1e-3);
     let how = match summary.ending {
         Ending::Complete => "crawl complete: nothing left to fetch".to_owned(),
@@ -205,6 +246,7 @@ fn print_summary(how: &str, summary: &crawld::CrawlSummary, out: &Path) {
         .outcomes()
         .into_iter()
         .chain([
+            ("abandoned", s.abandoned),
             ("retries", s.retries),
             ("truncated", s.truncated),
             ("out_of_scope", s.out_of_scope.total()),

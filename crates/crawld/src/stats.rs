@@ -1,16 +1,16 @@
 //! Crawl counters: the progress line, `stats.json` and the final summary.
 
 use crawld_frontier::{Added, FrontierStats};
-use crawld_sink::{Dropped, PageRecord};
-use serde::Serialize;
+use crawld_sink::{Dropped, PageRecord, RecordedPage};
+use serde::{Deserialize, Serialize};
 
-use crate::task::{Filtered, Outcome};
+use crate::task::{Class, Filtered, outcome_class};
 
 /// The crawl's counters. Each has one name, used alike in stats.json, the progress line, the final
 /// summary and README. Every pages.jsonl line is counted in exactly one of the status classes,
-/// `no_response`, `robots_blocked`, `robots_unavailable`, `host_down_skipped`, `internal_errors` and
-/// `abandoned`.
-#[derive(Debug, Clone, Default, Serialize)]
+/// `no_response`, `robots_blocked`, `robots_unavailable`, `host_down_skipped` and `internal_errors`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Stats {
     /// Lines written to pages.jsonl.
     pub pages: u64,
@@ -31,7 +31,8 @@ pub struct Stats {
     pub host_down_skipped: u64,
     /// Recorded with a crawld bug as the error (a fetch task panicked).
     pub internal_errors: u64,
-    /// Under way when the crawl stopped, and not finished within `output.shutdown_grace`.
+    /// Under way when the crawl stopped, and not finished within `output.shutdown_grace`: they have no
+    /// line, and stay queued for a resume.
     pub abandoned: u64,
     /// Attempts after the first, of any URL.
     pub retries: u64,
@@ -62,30 +63,58 @@ pub struct Stats {
 
 impl Stats {
     /// Count a pages.jsonl line under its outcome.
-    pub fn count(&mut self, page: &PageRecord, outcome: &Outcome) {
+    pub fn count(&mut self, page: &PageRecord) {
+        self.count_line(page.bytes, page.truncated.is_some(), outcome_class(page.status, page.error.as_deref()));
+    }
+
+    /// Count a line read back from pages.jsonl (on resume): its outcome, and its guards' drops.
+    pub fn count_recorded(&mut self, page: &RecordedPage, class: Class) {
+        self.count_line(page.bytes, page.truncated.is_some(), class);
+        self.dropped.add(&page.dropped);
+    }
+
+    fn count_line(&mut self, bytes: u64, truncated: bool, class: Class) {
         self.pages += 1;
-        self.bytes += page.bytes;
-        self.truncated += u64::from(page.truncated.is_some());
-        let class = match outcome {
-            Outcome::Blocked { .. } => &mut self.robots_blocked,
-            Outcome::RobotsUnavailable { .. } => &mut self.robots_unavailable,
-            Outcome::HostDown { .. } => &mut self.host_down_skipped,
-            Outcome::Abandoned => &mut self.abandoned,
-            Outcome::Crashed { .. } => &mut self.internal_errors,
-            Outcome::Fetched { response, .. } => match response.status {
-                Some(200..=299) => &mut self.status_2xx,
-                Some(300..=399) => &mut self.status_3xx,
-                Some(400..=499) => &mut self.status_4xx,
-                Some(500..=599) => &mut self.status_5xx,
-                Some(_) => &mut self.status_other,
-                None => &mut self.no_response,
-            },
+        self.bytes += bytes;
+        self.truncated += u64::from(truncated);
+        let counter = match class {
+            Class::RobotsBlocked => &mut self.robots_blocked,
+            Class::RobotsUnavailable => &mut self.robots_unavailable,
+            Class::HostDownSkipped => &mut self.host_down_skipped,
+            Class::InternalError => &mut self.internal_errors,
+            Class::NoResponse => &mut self.no_response,
+            Class::Status(200..=299) => &mut self.status_2xx,
+            Class::Status(300..=399) => &mut self.status_3xx,
+            Class::Status(400..=499) => &mut self.status_4xx,
+            Class::Status(500..=599) => &mut self.status_5xx,
+            Class::Status(_) => &mut self.status_other,
         };
-        *class += 1;
+        *counter += 1;
+    }
+
+    /// These counters, with those that pages.jsonl lines carry set to zero, to be counted again from it.
+    pub fn without_line_counts(self) -> Stats {
+        Stats {
+            pages: 0,
+            status_2xx: 0,
+            status_3xx: 0,
+            status_4xx: 0,
+            status_5xx: 0,
+            status_other: 0,
+            no_response: 0,
+            robots_blocked: 0,
+            robots_unavailable: 0,
+            host_down_skipped: 0,
+            internal_errors: 0,
+            truncated: 0,
+            bytes: 0,
+            dropped: DroppedCounts::default(),
+            ..self
+        }
     }
 
     /// The outcome counts (each pages.jsonl line is under one of them), by name.
-    pub fn outcomes(&self) -> [(&'static str, u64); 11] {
+    pub fn outcomes(&self) -> [(&'static str, u64); 10] {
         [
             ("status_2xx", self.status_2xx),
             ("status_3xx", self.status_3xx),
@@ -97,7 +126,6 @@ impl Stats {
             ("robots_unavailable", self.robots_unavailable),
             ("host_down_skipped", self.host_down_skipped),
             ("internal_errors", self.internal_errors),
-            ("abandoned", self.abandoned),
         ]
     }
 
@@ -136,7 +164,8 @@ impl Stats {
 }
 
 /// Guard drops summed over the crawl; the names are those of a pages.jsonl line's `dropped`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct DroppedCounts {
     pub links_over_cap: u64,
     pub url_too_long: u64,
@@ -158,7 +187,8 @@ impl DroppedCounts {
 }
 
 /// Links and redirect targets outside the configured scope, by the rule that left them out.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct OutOfScopeCounts {
     /// Not an allowed host or inside an allowed domain.
     pub host: u64,

@@ -77,8 +77,6 @@ pub enum Outcome {
     RobotsUnavailable { reason: String },
     /// The host is held as unreachable; nothing was requested.
     HostDown { reason: String },
-    /// The fetch was under way when the crawl stopped and did not finish within the grace period.
-    Abandoned,
     /// The task panicked (a bug). The URL is recorded with the panic message so that its lease is
     /// returned and its BFS level can drain.
     Crashed { first_of_host: bool, message: String },
@@ -146,7 +144,7 @@ impl Outcome {
             Outcome::Blocked { robots } => *robots,
             Outcome::Fetched { .. } => None,
             // The verdict is still unknown: the host stays at one request at a time.
-            Outcome::RobotsUnavailable { .. } | Outcome::HostDown { .. } | Outcome::Abandoned => None,
+            Outcome::RobotsUnavailable { .. } | Outcome::HostDown { .. } => None,
         }
     }
 }
@@ -158,10 +156,7 @@ impl Outcome {
             // With the host's first lease, the task fetched robots.txt itself.
             Outcome::Blocked { robots } => robots.is_some(),
             Outcome::HostDown { .. } => false,
-            Outcome::Fetched { .. }
-            | Outcome::RobotsUnavailable { .. }
-            | Outcome::Crashed { .. }
-            | Outcome::Abandoned => true,
+            Outcome::Fetched { .. } | Outcome::RobotsUnavailable { .. } | Outcome::Crashed { .. } => true,
         }
     }
 
@@ -190,11 +185,6 @@ impl Outcome {
 /// A lease of a host held as unreachable: recorded without a request.
 pub fn host_down(lease: Lease, reason: String) -> Finished {
     Finished::page(lease, Outcome::HostDown { reason }, Vec::new())
-}
-
-/// A lease whose task was still under way when the shutdown grace period ended.
-pub fn abandoned(lease: Lease) -> Finished {
-    Finished::page(lease, Outcome::Abandoned, Vec::new())
 }
 
 /// One fetch task. Never loses its lease: a panic inside becomes [`Outcome::Crashed`].
@@ -333,19 +323,53 @@ fn links_of(ctx: &TaskContext, lease: &Lease, response: &Response, filtered: &mu
     (found, links)
 }
 
+/// How the errors of URLs that got no request begin, on their pages.jsonl lines.
+const BLOCKED: &str = "disallowed by robots.txt";
+const CRASHED: &str = "internal error: ";
+const ROBOTS_UNAVAILABLE: &str = "robots.txt unavailable: ";
+const HOST_DOWN: &str = "host unreachable, not requested (";
+
+/// The outcome a pages.jsonl line is counted under (one of the counters of [`crate::stats::Stats::outcomes`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Class {
+    /// An HTTP response with this status.
+    Status(u16),
+    /// Requested, no response.
+    NoResponse,
+    RobotsBlocked,
+    RobotsUnavailable,
+    HostDownSkipped,
+    InternalError,
+}
+
+/// The class of a line, from its status and error: the same whether the line was just made or read
+/// back from pages.jsonl on resume.
+pub fn outcome_class(status: Option<u16>, error: Option<&str>) -> Class {
+    if let Some(status) = status {
+        return Class::Status(status);
+    }
+    let error = error.unwrap_or_default();
+    if error == BLOCKED {
+        Class::RobotsBlocked
+    } else if error.starts_with(ROBOTS_UNAVAILABLE) {
+        Class::RobotsUnavailable
+    } else if error.starts_with(HOST_DOWN) {
+        Class::HostDownSkipped
+    } else if error.starts_with(CRASHED) {
+        Class::InternalError
+    } else {
+        Class::NoResponse
+    }
+}
+
 /// The pages.jsonl line (and WARC exchange) of a finished URL.
 pub fn page_record(lease: &Lease, outcome: &Outcome) -> PageRecord {
     let error = |text: String| PageRecord { error: Some(text), ..PageRecord::new(lease.url.as_str(), lease.depth) };
     let record = match outcome {
-        Outcome::Blocked { .. } => error("disallowed by robots.txt".to_owned()),
-        Outcome::Crashed { message, .. } => error(format!("internal error: {message}")),
-        Outcome::RobotsUnavailable { reason } => error(format!("robots.txt unavailable: {reason}")),
-        Outcome::HostDown { reason } => error(format!("host unreachable, not requested ({reason})")),
-        Outcome::Abandoned => error(
-            "abandoned: the crawl stopped, and the fetch did not finish within \
-                                     output.shutdown_grace"
-                .to_owned(),
-        ),
+        Outcome::Blocked { .. } => error(BLOCKED.to_owned()),
+        Outcome::Crashed { message, .. } => error(format!("{CRASHED}{message}")),
+        Outcome::RobotsUnavailable { reason } => error(format!("{ROBOTS_UNAVAILABLE}{reason}")),
+        Outcome::HostDown { reason } => error(format!("{HOST_DOWN}{reason})")),
         Outcome::Fetched { response, stored_bytes, found, filtered, .. } => PageRecord {
             links: *found,
             stored_bytes: *stored_bytes,

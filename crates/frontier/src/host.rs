@@ -5,20 +5,47 @@ use std::time::{Duration, Instant};
 
 use crate::{Candidate, SeenSet};
 
+/// A URL queued for a retry: kept whole in memory (there are few).
 #[derive(Debug)]
 pub(crate) struct Entry {
     pub(crate) candidate: Candidate,
     pub(crate) retries: u32,
 }
 
+/// A URL queued for its first attempt: its fingerprint (for the stale check) and where its record is
+/// in the journal, which holds the rest. 24 bytes, so that millions of queued URLs fit in little memory.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Queued {
+    fingerprint: [u64; 2],
+    pub(crate) offset: u64,
+}
+
+impl Queued {
+    pub(crate) fn new(fingerprint: u128, offset: u64) -> Queued {
+        Queued { fingerprint: [fingerprint as u64, (fingerprint >> 64) as u64], offset }
+    }
+
+    pub(crate) fn fingerprint(&self) -> u128 {
+        u128::from(self.fingerprint[0]) | (u128::from(self.fingerprint[1]) << 64)
+    }
+}
+
+/// What [`HostState::pop`] hands out.
+#[derive(Debug)]
+pub(crate) enum Popped {
+    Queued { queued: Queued, depth: u32 },
+    Retry(Entry),
+}
+
 #[derive(Debug)]
 pub(crate) struct HostState {
     pub(crate) key: String,
-    /// Retried URLs go out before anything else of the host: they were leased once already, so their
-    /// depth is never deeper than what the BFS level allows.
-    retry_queue: VecDeque<Entry>,
+    /// URLs waiting for another attempt, each not before its instant. Once due they go out before
+    /// anything else of the host: they were leased once already, so their depth is never deeper than
+    /// what the BFS level allows. Until then the host's other URLs go on.
+    retry_queue: VecDeque<(Entry, Option<Instant>)>,
     /// Queued URLs by depth, FIFO within a depth. May hold stale entries (lowered since).
-    queues: BTreeMap<u32, VecDeque<Entry>>,
+    queues: BTreeMap<u32, VecDeque<Queued>>,
     /// Queued URLs that are not stale.
     pub(crate) live: usize,
     pub(crate) in_flight: usize,
@@ -55,13 +82,14 @@ impl HostState {
         if self.robots_known && self.crawl_delay.is_none() { per_host.max(1) } else { 1 }
     }
 
-    pub(crate) fn push(&mut self, candidate: Candidate) {
-        self.queues.entry(candidate.depth).or_default().push_back(Entry { candidate, retries: 0 });
+    pub(crate) fn push(&mut self, depth: u32, queued: Queued) {
+        self.queues.entry(depth).or_default().push_back(queued);
         self.live += 1;
     }
 
-    pub(crate) fn push_retry(&mut self, entry: Entry) {
-        self.retry_queue.push_back(entry);
+    /// Queue `entry` for another attempt at `not_before` or later (None: at once).
+    pub(crate) fn push_retry(&mut self, entry: Entry, not_before: Option<Instant>) {
+        self.retry_queue.push_back((entry, not_before));
         self.live += 1;
     }
 
@@ -70,43 +98,76 @@ impl HostState {
         self.next_allowed = Some(self.next_allowed.map_or(until, |at| at.max(until)));
     }
 
-    pub(crate) fn may_start(&self, now: Instant) -> bool {
-        self.next_allowed.is_none_or(|at| at <= now)
+    /// The earliest instant something of this host may start: its politeness clock, and when all it
+    /// has queued is retries (or only retries may go, `retries_only`), the first retry's time.
+    pub(crate) fn start_at(&self, retries_only: bool) -> Option<Instant> {
+        let waiting_for_retries = retries_only || self.live == self.retry_queue.len();
+        // The first retry due; None when one is due at once (or there is none).
+        let retry_at = if self.retry_queue.iter().any(|(_, at)| at.is_none()) {
+            None
+        } else {
+            self.retry_queue.iter().filter_map(|(_, at)| *at).min()
+        };
+        match (self.next_allowed, retry_at.filter(|_| waiting_for_retries)) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        }
     }
 
-    pub(crate) fn has_retry(&self) -> bool {
-        !self.retry_queue.is_empty()
+    pub(crate) fn may_start(&self, now: Instant, retries_only: bool) -> bool {
+        self.start_at(retries_only).is_none_or(|at| at <= now)
     }
 
-    /// Depth of the entry `pop` would return, dropping stale entries on the way.
-    pub(crate) fn front_depth(&mut self, seen: &SeenSet) -> Option<u32> {
-        if let Some(entry) = self.retry_queue.front() {
-            return Some(entry.candidate.depth);
+    /// The first retry that is due at `now`.
+    fn due_retry(&self, now: Instant) -> Option<usize> {
+        self.retry_queue.iter().position(|(_, at)| at.is_none_or(|at| at <= now))
+    }
+
+    /// Whether what `pop` would return at `now` is a retry.
+    pub(crate) fn front_is_retry(&self, now: Instant) -> bool {
+        self.due_retry(now).is_some()
+    }
+
+    /// Depth of the entry `pop` would return at `now`, dropping stale entries on the way.
+    pub(crate) fn front_depth(&mut self, seen: &SeenSet, now: Instant) -> Option<u32> {
+        if let Some(i) = self.due_retry(now) {
+            return Some(self.retry_queue[i].0.candidate.depth);
         }
         loop {
             let mut first = self.queues.first_entry()?;
+            let depth = *first.key();
             let queue = first.get_mut();
             match queue.front() {
                 None => {
                     first.remove();
                 }
-                Some(entry) if seen.is_queued_at(entry.candidate.fingerprint, entry.candidate.depth) => {
-                    return Some(entry.candidate.depth);
-                }
+                Some(queued) if seen.is_queued_at(queued.fingerprint(), depth) => return Some(depth),
                 Some(_) => {
                     queue.pop_front();
+                    if queue.is_empty() {
+                        // Give the memory of a drained level back.
+                        first.remove();
+                    }
                 }
             }
         }
     }
 
-    pub(crate) fn pop(&mut self, seen: &SeenSet) -> Option<Entry> {
-        self.front_depth(seen)?;
-        let entry = match self.retry_queue.pop_front() {
-            Some(entry) => entry,
-            None => self.queues.first_entry()?.get_mut().pop_front()?,
+    pub(crate) fn pop(&mut self, seen: &SeenSet, now: Instant) -> Option<Popped> {
+        self.front_depth(seen, now)?;
+        let popped = match self.due_retry(now).and_then(|i| self.retry_queue.remove(i)) {
+            Some((entry, _)) => Popped::Retry(entry),
+            None => {
+                let mut first = self.queues.first_entry()?;
+                let depth = *first.key();
+                let queued = first.get_mut().pop_front()?;
+                if first.get().is_empty() {
+                    first.remove();
+                }
+                Popped::Queued { queued, depth }
+            }
         };
         self.live -= 1;
-        Some(entry)
+        Some(popped)
     }
 }

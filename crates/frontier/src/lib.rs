@@ -35,18 +35,24 @@
 //! assert!(matches!(frontier.next(now), Next::Done));
 //! ```
 
+mod backend;
 mod host;
+mod journal;
 mod seen;
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use url::Url;
 
+pub use backend::FrontierBackend;
 use host::HostState;
-pub use seen::SeenSet;
+use journal::Journal;
+pub use journal::{JOURNAL_FILE, JournalError, JournalSync, Replayed};
+pub use seen::{FingerprintHasher, FingerprintSet, SeenSet};
 
 /// Knobs of the frontier. All of them can be changed while a crawl runs ([`Frontier::set_politeness`]).
 #[derive(Debug, Clone)]
@@ -143,6 +149,9 @@ pub enum Next {
     Busy,
     /// Nothing queued and nothing in flight: the crawl is complete.
     Done,
+    /// A queued URL could not be read back from the journal (an I/O error): stop the crawl; a resume
+    /// reads the journal afresh.
+    Broken(String),
 }
 
 /// Counters for progress lines and stats.
@@ -172,6 +181,21 @@ pub struct Frontier {
     in_flight: u64,
     /// New URLs leased so far (retries excluded): what `max_pages` counts.
     leased: u64,
+    /// Where every queued URL is recorded: on disk for a durable frontier, else in memory. Queues hold
+    /// offsets into it.
+    journal: Journal,
+    /// The first error reading a queued URL back from the journal.
+    broken: Option<String>,
+}
+
+/// What [`Frontier::resume`] rebuilt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Resumed {
+    pub replayed: Replayed,
+    /// Distinct journaled URLs that were done (had their line) and are not queued again.
+    pub done: u64,
+    /// URLs queued again.
+    pub queued: u64,
 }
 
 impl Frontier {
@@ -187,7 +211,51 @@ impl Frontier {
             queued: 0,
             in_flight: 0,
             leased: 0,
+            journal: Journal::memory(),
+            broken: None,
         }
+    }
+
+    /// A frontier that journals every URL it queues in `state_dir` (a new journal, replacing any there),
+    /// so that [`Frontier::resume`] can rebuild its queue after the process is gone.
+    /// Give [`Frontier::journal_sync`] to whatever records pages as done, to call before it does.
+    pub fn create_durable(config: FrontierConfig, state_dir: &Path) -> Result<Frontier, JournalError> {
+        let mut frontier = Frontier::new(config);
+        frontier.journal = Journal::create(state_dir)?;
+        Ok(frontier)
+    }
+
+    /// Rebuild a durable frontier from its journal in `state_dir`: every journaled URL (in the order it
+    /// was journaled, once per frame) for which `is_done` says false is queued again, at the smallest depth journaled for it, in the order first queued.
+    /// URLs that were in flight when the last process ended are queued like the others. Attempts so
+    /// far are not journaled: a URL queued for a retry starts its attempts afresh.
+    pub fn resume(
+        config: FrontierConfig,
+        state_dir: &Path,
+        mut is_done: impl FnMut(&Candidate) -> bool,
+    ) -> Result<(Frontier, Resumed), JournalError> {
+        let mut frontier = Frontier::new(config);
+        // About one URL per 90 bytes of journal: room for them all at once, no rehash of a huge table.
+        let journal_bytes = std::fs::metadata(state_dir.join(JOURNAL_FILE)).map_or(0, |m| m.len());
+        frontier.seen = SeenSet::with_capacity(usize::try_from(journal_bytes / 90).unwrap_or(0));
+        let mut done = 0;
+        let (journal, replayed) = Journal::resume(state_dir, |candidate, offset| {
+            if is_done(&candidate) {
+                done += u64::from(frontier.seen.restore_done(candidate.fingerprint, candidate.depth));
+            } else {
+                frontier.admit(&candidate, Some(offset));
+            }
+        })?;
+        // What max_pages counts: the pages done count as leased.
+        frontier.leased = done;
+        frontier.journal = journal;
+        let queued = frontier.queued;
+        Ok((frontier, Resumed { replayed, done, queued }))
+    }
+
+    /// The handle that makes this frontier's journal durable (None when it keeps none).
+    pub fn journal_sync(&self) -> Option<JournalSync> {
+        self.journal.sync_handle()
     }
 
     /// A handle on the seen-set, for fetch tasks to drop links that cannot matter before they reach the
@@ -241,6 +309,12 @@ impl Frontier {
 
     /// Offer a URL. Deduplicates by fingerprint and keeps the shallowest depth.
     pub fn add(&mut self, candidate: Candidate) -> Added {
+        self.admit(&candidate, None)
+    }
+
+    /// `add`, for a URL whose record is in the journal at `journaled` already (on resume), or is to be
+    /// appended (None).
+    fn admit(&mut self, candidate: &Candidate, journaled: Option<u64>) -> Added {
         if self.config.max_depth.is_some_and(|max| candidate.depth > max) {
             return Added::TooDeep;
         }
@@ -262,13 +336,17 @@ impl Frontier {
         }
         self.bump_pending(candidate.depth);
         self.queued += 1;
-        self.hosts[host.index()].push(candidate);
+        let offset = journaled.unwrap_or_else(|| self.journal.append(candidate));
+        self.hosts[host.index()].push(candidate.depth, host::Queued::new(candidate.fingerprint, offset));
         self.schedule(host);
         if lowered_from.is_some() { Added::Lowered } else { Added::New }
     }
 
     /// The next URL to fetch at `now`, or why there is none.
     pub fn next(&mut self, now: Instant) -> Next {
+        if let Some(error) = &self.broken {
+            return Next::Broken(error.clone());
+        }
         let retries_only = self.pages_exhausted();
         let allowed = self.allowed_depth();
         while let Some(&Reverse((at, host))) = self.ready.peek() {
@@ -282,14 +360,14 @@ impl Frontier {
             if state.live == 0 || state.in_flight >= state.limit(per_host) {
                 continue; // scheduled again when it gains work or a lease of it completes
             }
-            if !state.may_start(now) {
-                self.schedule(host); // its delay moved since this heap entry was made
+            if !state.may_start(now, retries_only) {
+                self.schedule(host); // its delay or its retry moved since this heap entry was made
                 continue;
             }
-            if retries_only && !state.has_retry() {
+            let Some(depth) = state.front_depth(&self.seen, now) else { continue };
+            if retries_only && !state.front_is_retry(now) {
                 continue;
             }
-            let Some(depth) = state.front_depth(&self.seen) else { continue };
             if depth > allowed {
                 if !state.level_blocked {
                     state.level_blocked = true;
@@ -297,10 +375,28 @@ impl Frontier {
                 }
                 continue;
             }
-            let Some(entry) = state.pop(&self.seen) else { continue };
+            let Some(popped) = state.pop(&self.seen, now) else { continue };
+            let entry = match popped {
+                host::Popped::Retry(entry) => entry,
+                host::Popped::Queued { queued, depth } => match self.journal.read(queued.offset) {
+                    Ok(candidate) if candidate.fingerprint == queued.fingerprint() => {
+                        host::Entry { candidate: Candidate { depth, ..candidate }, retries: 0 }
+                    }
+                    Ok(_) => return self.broken(std::io::Error::other("a queued URL's record is another URL's")),
+                    Err(e) => return self.broken(e),
+                },
+            };
             return Next::Ready(self.lease(host, entry));
         }
         if self.in_flight > 0 { Next::Busy } else { Next::Done }
+    }
+
+    /// A queued URL could not be read back: nothing more is handed out (the journal on disk is what a
+    /// resume reads, so nothing is lost by stopping).
+    fn broken(&mut self, error: std::io::Error) -> Next {
+        let message = format!("cannot read a queued URL back from the frontier's journal: {error}");
+        self.broken = Some(message.clone());
+        Next::Broken(message)
     }
 
     fn lease(&mut self, host: HostId, entry: host::Entry) -> Lease {
@@ -357,14 +453,13 @@ impl Frontier {
         }
     }
 
-    /// A lease failed in a way worth another attempt: it goes first in its host's queue again, and the
-    /// whole host stays idle until `not_before` (and at least its delay). The URL stays pending at its
-    /// depth, so no deeper BFS level opens meanwhile.
+    /// A lease failed in a way worth another attempt: it waits until `not_before`, then goes first in
+    /// its host's queue. The host's other URLs go on meanwhile (after its delay, as after any request).
+    /// The URL stays pending at its depth, so no BFS level two deeper opens meanwhile.
     pub fn retry(&mut self, lease: &Lease, now: Instant, not_before: Instant) {
         self.seen.mark_retrying(lease.fingerprint);
         let state = &mut self.hosts[lease.host.index()];
-        state.hold_until(not_before);
-        state.push_retry(host::Entry { candidate: lease.candidate(), retries: lease.retries + 1 });
+        state.push_retry(host::Entry { candidate: lease.candidate(), retries: lease.retries + 1 }, Some(not_before));
         self.queued += 1;
         self.release(lease, Some(now));
     }
@@ -378,7 +473,9 @@ impl Frontier {
             // Leased again later, it is counted again then.
             self.leased = self.leased.saturating_sub(1);
         }
-        self.hosts[lease.host.index()].push_retry(host::Entry { candidate: lease.candidate(), retries: lease.retries });
+        let entry = host::Entry { candidate: lease.candidate(), retries: lease.retries };
+        // Due at once: it was given back, not failed.
+        self.hosts[lease.host.index()].push_retry(entry, None);
         self.queued += 1;
         self.release(lease, requested_at);
     }
@@ -444,12 +541,14 @@ impl Frontier {
     /// go stale (the host's delay moved later, or it filled up): `next` re-checks each one it pops.
     fn schedule(&mut self, host: HostId) {
         let per_host = self.config.per_host_concurrency;
+        let retries_only = self.pages_exhausted();
         let state = &mut self.hosts[host.index()];
         if state.scheduled || state.live == 0 || state.in_flight >= state.limit(per_host) {
             return;
         }
         state.scheduled = true;
-        self.ready.push(Reverse((state.next_allowed, host)));
+        let at = state.start_at(retries_only);
+        self.ready.push(Reverse((at, host)));
     }
 
     fn schedule_all(&mut self) {

@@ -240,6 +240,32 @@ fn a_retry_pauses_its_host_goes_first_and_does_not_count_as_a_new_page() {
     assert!(matches!(f.next(later + Duration::from_secs(1)), Next::Done));
 }
 
+/// Regression (issue 6, defect 5): a retry held its whole host until its backoff ended.
+#[test]
+fn a_url_waiting_for_a_retry_does_not_hold_its_host() {
+    let mut f = Frontier::new(FrontierConfig { per_host_concurrency: 1, ..unlimited() });
+    let now = Instant::now();
+    for path in ["1", "2", "3"] {
+        f.add(candidate(&format!("http://a/{path}"), 0));
+    }
+    let one = lease_known(&mut f, now);
+    let later = now + Duration::from_secs(5);
+    f.retry(&one, now, later);
+    for expected in ["/2", "/3"] {
+        let l = lease(&mut f, now);
+        assert_eq!(l.url.path(), expected, "the host's other URLs go on");
+        f.complete(&l, now);
+    }
+    match f.next(now) {
+        Next::Wait(at) => assert_eq!(at, later),
+        other => panic!("expected a wait for the retry, got {other:?}"),
+    }
+    let again = lease(&mut f, later);
+    assert_eq!((again.url.path(), again.retries), ("/1", 1));
+    f.complete(&again, later);
+    assert!(matches!(f.next(later), Next::Done));
+}
+
 /// Regression: a URL waiting for a retry was lowered by a shallower offer; its retry entry then
 /// completed under the old depth, a level count leaked, and the crawl ended with work queued.
 #[test]
@@ -318,4 +344,60 @@ fn a_lease_given_back_after_robots_txt_goes_first_and_opens_the_host() {
     f.complete(&second, later);
     assert!(matches!(f.next(later + delay), Next::Done));
     assert_eq!(f.stats().leased, 2);
+}
+
+#[test]
+fn a_resumed_frontier_queues_what_was_not_done_in_order_at_its_shallowest_depth() {
+    let state = tempfile::tempdir().unwrap();
+    let now = Instant::now();
+    let done: std::collections::HashSet<u128>;
+    {
+        let mut f = Frontier::create_durable(unlimited(), state.path()).unwrap();
+        f.add(candidate("http://a/seed", 0));
+        let seed = lease_known(&mut f, now);
+        for (u, d) in [("http://a/1", 1), ("http://a/2", 1), ("http://b/3", 2), ("http://a/4", 3), ("http://a/5", 1)] {
+            f.add(candidate(u, d));
+        }
+        f.add(candidate("http://a/4", 1)); // found again more shallowly
+        f.complete(&seed, now);
+        let one = lease(&mut f, now); // in flight when the process dies: queued again
+        assert_eq!(one.url.as_str(), "http://a/1");
+        f.journal_sync().unwrap().sync().unwrap();
+        done = [fp("http://a/seed"), fp("http://a/2")].into();
+    }
+    let (mut f, resumed) = Frontier::resume(unlimited(), state.path(), |c| done.contains(&c.fingerprint)).unwrap();
+    assert_eq!((resumed.replayed.frames, resumed.done, resumed.queued), (7, 2, 4));
+    assert_eq!(f.stats().leased, 2, "pages done count toward max_pages");
+    let mut order = Vec::new();
+    while let Next::Ready(l) = f.next(now) {
+        f.set_host_delay(l.host, None);
+        order.push((l.url.to_string(), l.depth));
+        f.complete(&l, now);
+    }
+    // Host a in the order its URLs were queued (a/4 joined depth 1 last), each at its shallowest depth.
+    let of_a: Vec<_> = order.iter().filter(|(u, _)| u.starts_with("http://a/")).cloned().collect();
+    let expected = [("http://a/1", 1), ("http://a/5", 1), ("http://a/4", 1)];
+    assert_eq!(of_a, expected.map(|(u, d)| (u.to_owned(), d)));
+    assert!(order.contains(&("http://b/3".to_owned(), 2)) && order.len() == 4, "{order:?}");
+    // A URL done before the crash stays known: offered again, it is not queued.
+    assert_eq!(f.add(candidate("http://a/2", 0)), Added::Known);
+}
+
+#[test]
+fn the_seen_set_keys_on_96_bits_and_keeps_depth_and_state_in_32() {
+    let seen = SeenSet::default();
+    let fp = 0x0123_4567_89ab_cdef_0011_2233_4455_6677_u128;
+    assert!(matches!(seen.offer(fp, 7), seen::Offer::New));
+    assert!(seen.is_queued_at(fp, 7));
+    assert!(matches!(seen.offer(fp, 3), seen::Offer::Lowered { from: 7 }));
+    seen.mark_leased(fp);
+    assert!(!seen.may_improve(fp, 0), "a leased URL is never offered again");
+    // Fingerprints that agree in their 96 low bits are one URL to the set (documented odds: n²/2⁹⁷).
+    assert!(matches!(seen.offer(fp ^ (1 << 100), 1), seen::Offer::Known));
+    let other = fp ^ 1;
+    assert!(matches!(seen.offer(other, 1_000_000), seen::Offer::New));
+    assert!(seen.is_queued_at(other, 1_000_000));
+    seen.mark_done(other);
+    assert!(matches!(seen.offer(other, 0), seen::Offer::Known));
+    assert_eq!(seen.len(), 2);
 }

@@ -103,6 +103,7 @@ fn run(seed: u64, redirects: bool, retries: bool) -> Result<(), String> {
                     return Err(format!("stuck with nothing in flight: {:?}", f.stats()));
                 }
                 Next::Busy | Next::Wait(_) => {}
+                Next::Broken(error) => return Err(error),
             }
             continue;
         }

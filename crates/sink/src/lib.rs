@@ -23,8 +23,10 @@
 //! fsyncing the lines that point into it. Each line's `warc` object gives the file, offset and length of
 //! the gzip member holding the page's response record, so one page can be read back without scanning.
 //!
-//! The writer stops at its first I/O error (a full disk, say), after saving what it safely can; that error,
-//! naming the path, is then returned by every later call.
+//! A full disk is waited out: the writer saves what it safely can (the space reserve goes, so pending
+//! lines are written, and stats.json says `disk_full`), then retries once space is back, while
+//! [`Sink::disk_watch`] tells the crawl to stop fetching meanwhile. At any other I/O error the writer
+//! stops, after saving what it safely can; that error, naming the path, is then returned by every later call.
 //!
 //! ```
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -66,6 +68,7 @@
 mod atomic;
 mod gzip;
 mod record;
+mod recover;
 mod reserve;
 mod timestamp;
 mod warc;
@@ -80,11 +83,12 @@ use std::time::{Duration, SystemTime};
 use tokio::sync::{Semaphore, mpsc, oneshot};
 
 pub use record::{Dropped, HttpExchange, PageRecord, Truncation};
+pub use recover::{RecordedPage, Recovered};
 pub use warc::WarcPair;
 
 use atomic::{sync_dir, write_atomic};
 use warc::WarcWriter;
-use writer::{Failure, Held, Msg, Writer};
+use writer::{Disk, Failure, Held, Msg, Writer};
 
 /// The unit of the queue's byte budget: permits are counted in KiB so that any budget fits a u32.
 const BUDGET_UNIT: u64 = 1024;
@@ -111,6 +115,17 @@ pub struct SinkOptions {
     /// wait while more are queued. A record larger than this alone goes through once the queue is
     /// empty. Counted in KiB, at least 1 KiB. Default 64 MiB.
     pub max_queued_bytes: u64,
+    /// What must be durable before page lines are written: the frontier's journal of the URLs those
+    /// pages led to. Synced after the WARC file and before the lines, at every sync. Default none.
+    pub before_lines: Option<Arc<dyn BeforeLines>>,
+}
+
+/// Something that must reach the disk before page lines do (see [`SinkOptions::before_lines`]).
+pub trait BeforeLines: Send + Sync + std::fmt::Debug {
+    /// Write out and fsync.
+    fn sync(&self) -> io::Result<()>;
+    /// The file it writes, for error messages.
+    fn path(&self) -> &Path;
 }
 
 impl Default for SinkOptions {
@@ -121,6 +136,7 @@ impl Default for SinkOptions {
             queue: 1024,
             warc: true,
             max_queued_bytes: 64 << 20,
+            before_lines: None,
         }
     }
 }
@@ -161,6 +177,13 @@ impl SinkError {
         SinkError::Io { action, path: path.to_path_buf(), error }
     }
 
+    /// Whether the disk (or the quota) is full: worth waiting out rather than stopping.
+    pub fn is_disk_full(&self) -> bool {
+        matches!(self, SinkError::Io { error, .. }
+            if matches!(error.kind(), io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded)
+                || matches!(error.raw_os_error(), Some(28 | 122)))
+    }
+
     /// A copy for the next caller: the writer's error is reported to everyone who calls after it stopped.
     fn duplicate(&self) -> Self {
         let copy = |e: &io::Error| io::Error::new(e.kind(), e.to_string());
@@ -185,6 +208,23 @@ pub struct Sink {
     /// The queue's byte budget in [`BUDGET_UNIT`]s: each queued record holds its size in permits.
     budget: Arc<Semaphore>,
     budget_units: u32,
+    disk: Arc<Disk>,
+}
+
+/// Whether the output's disk is full, for the crawl to stop fetching meanwhile. While it is, the writer
+/// waits for space and goes on by itself once there is some; [`DiskWatch::give_up`] makes it stop
+/// waiting instead (the crawl is stopping), failing with the disk-full error.
+#[derive(Debug, Clone)]
+pub struct DiskWatch(Arc<Disk>);
+
+impl DiskWatch {
+    pub fn is_full(&self) -> bool {
+        self.0.full.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    pub fn give_up(&self) {
+        self.0.give_up.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
 }
 
 impl Sink {
@@ -204,7 +244,7 @@ impl Sink {
             }
             Err(e) => return Err(SinkError::io("create", &pages_path, e)),
         };
-        match Self::start(dir, manifest, opts, pages_path.clone(), pages) {
+        match Self::start(dir, Some(manifest), opts, pages_path.clone(), pages, 0) {
             Ok(sink) => Ok(sink),
             Err(e) => {
                 // The pages.jsonl just claimed is empty; leaving it would refuse the retry after, say,
@@ -215,23 +255,56 @@ impl Sink {
         }
     }
 
+    /// Make the output directory of a crawl that did not finish consistent again, before
+    /// [`Sink::reopen`]: cut pages.jsonl back to its last whole line and the WARC files back to the last
+    /// record a line points at, handing every line to `visit` on the way. A line that does not parse
+    /// before the last one is damage: refused with its line number, and nothing is cut.
+    pub fn recover(dir: &Path, visit: impl FnMut(&RecordedPage)) -> Result<Recovered, SinkError> {
+        let mut recovered = Recovered::default();
+        let mut last_warc = None;
+        recover::read_pages(&dir.join(PAGES_FILE), &mut recovered, visit, &mut last_warc)?;
+        recover::cut_warc(&dir.join(WARC_DIR), last_warc.as_ref(), &mut recovered)?;
+        Ok(recovered)
+    }
+
+    /// Go on recording in a directory made consistent by [`Sink::recover`]: at the end of pages.jsonl,
+    /// in a new WARC file. crawl.json is left as it is.
+    pub fn reopen(dir: &Path, opts: SinkOptions) -> Result<Sink, SinkError> {
+        let pages_path = dir.join(PAGES_FILE);
+        let pages =
+            OpenOptions::new().append(true).open(&pages_path).map_err(|e| SinkError::io("open", &pages_path, e))?;
+        let pages_len = pages.metadata().map_err(|e| SinkError::io("read", &pages_path, e))?.len();
+        Self::start(dir, None, opts, pages_path, pages, pages_len)
+    }
+
     fn start(
         dir: &Path,
-        manifest: &serde_json::Value,
+        manifest: Option<&serde_json::Value>,
         opts: SinkOptions,
         pages_path: PathBuf,
         pages: fs::File,
+        pages_len: u64,
     ) -> Result<Sink, SinkError> {
-        let manifest_path = dir.join(MANIFEST_FILE);
-        let mut bytes =
-            serde_json::to_vec_pretty(manifest).map_err(|e| SinkError::io("serialize", &manifest_path, e.into()))?;
-        bytes.push(b'\n');
-        write_atomic(&manifest_path, &bytes)?;
+        if let Some(manifest) = manifest {
+            let manifest_path = dir.join(MANIFEST_FILE);
+            let mut bytes = serde_json::to_vec_pretty(manifest)
+                .map_err(|e| SinkError::io("serialize", &manifest_path, e.into()))?;
+            bytes.push(b'\n');
+            write_atomic(&manifest_path, &bytes)?;
+        }
 
         let warc = if opts.warc {
             let warc_dir = dir.join(WARC_DIR);
             fs::create_dir_all(&warc_dir).map_err(|e| SinkError::io("create directory", &warc_dir, e))?;
-            let info = warc::crawl_fields(manifest);
+            let info = match manifest {
+                Some(manifest) => warc::crawl_fields(manifest),
+                // Reopened: the crawl's manifest is the one on disk.
+                None => fs::read(dir.join(MANIFEST_FILE))
+                    .ok()
+                    .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+                    .map(|manifest| warc::crawl_fields(&manifest))
+                    .unwrap_or_default(),
+            };
             let w = WarcWriter::create_with_info(&warc_dir, SystemTime::now(), opts.warc_max_bytes, info)?;
             Some(w)
         } else {
@@ -241,14 +314,17 @@ impl Sink {
         sync_dir(dir)?;
 
         let reserve = reserve::Reserve::create(&dir.join(STATE_DIR))?;
-        let writer = Writer::new(pages_path, pages, warc, dir.join(STATS_FILE), opts.sync_interval, reserve);
+        let files = writer::Files { pages_path, pages, pages_len, warc, stats_path: dir.join(STATS_FILE) };
+        let writer = Writer::new(files, opts.sync_interval, reserve, opts.before_lines.clone());
         // tokio panics on a zero bound; one slot is the closest meaning.
         let (tx, rx) = mpsc::channel(opts.queue.max(1));
         let failure = Arc::new(Failure::default());
         let thread_failure = Arc::clone(&failure);
+        let disk = Arc::new(Disk::default());
+        let thread_disk = Arc::clone(&disk);
         std::thread::Builder::new()
             .name("crawld-sink".into())
-            .spawn(move || writer::run(writer, rx, thread_failure))
+            .spawn(move || writer::run(writer, rx, thread_failure, thread_disk))
             .map_err(|error| SinkError::Spawn { error })?;
         // With a zero interval every message syncs, so there is nothing for a ticker to do.
         if !opts.sync_interval.is_zero() {
@@ -261,7 +337,12 @@ impl Sink {
         }
         let budget_units = u32::try_from(opts.max_queued_bytes.div_ceil(BUDGET_UNIT)).unwrap_or(u32::MAX).max(1);
         let budget = Arc::new(Semaphore::new(budget_units as usize));
-        Ok(Sink { dir: dir.to_path_buf(), tx, failure, budget, budget_units })
+        Ok(Sink { dir: dir.to_path_buf(), tx, failure, budget, budget_units, disk })
+    }
+
+    /// Whether the disk is full (the writer waits for space), and a way to stop it waiting.
+    pub fn disk_watch(&self) -> DiskWatch {
+        DiskWatch(Arc::clone(&self.disk))
     }
 
     /// The output directory.

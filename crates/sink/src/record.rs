@@ -3,7 +3,7 @@
 use std::net::IpAddr;
 use std::time::{Duration, SystemTime};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::timestamp;
 use crate::warc::WarcPair;
@@ -71,7 +71,7 @@ impl PageRecord {
 
 /// Why an archived body stops short of what the server sent: WARC 1.1 §5.13 `WARC-Truncated`, which is
 /// about the record's block (the bytes as received, still content-encoded), and pages.jsonl's `truncated`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 #[non_exhaustive]
 pub enum Truncation {
@@ -96,7 +96,8 @@ impl Truncation {
 
 /// URLs a page led to that a guard kept out of the crawl, by guard. Each is a count of URLs; on a
 /// pages.jsonl line only the non-zero ones appear, and the object not at all when all are zero.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Dropped {
     /// Unique links past `scope.max_links_per_page`.
     #[serde(skip_serializing_if = "is_zero")]
@@ -135,7 +136,7 @@ pub struct HttpExchange {
 }
 
 /// Where a page's response record sits: the gzip member at `offset..offset + length` of `file`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct WarcLocation {
     /// File name only (not a path), so the index stays valid when the output directory is moved.
     pub file: String,

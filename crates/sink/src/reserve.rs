@@ -43,6 +43,21 @@ impl Reserve {
             let _ = fs::remove_file(&self.path);
         }
     }
+
+    /// Hold the space back again after a [`release`](Reserve::release): fails (leaving no partial
+    /// file) while the disk has less free space than the reserve.
+    pub(crate) fn restore(&mut self) -> Result<(), SinkError> {
+        if self.held {
+            return Ok(());
+        }
+        let written = write_zeros(&self.path);
+        if written.is_err() {
+            let _ = fs::remove_file(&self.path);
+        }
+        written?;
+        self.held = true;
+        Ok(())
+    }
 }
 
 fn write_zeros(path: &Path) -> Result<(), SinkError> {

@@ -674,3 +674,123 @@ async fn a_tiny_byte_budget_never_deadlocks() {
     assert_eq!(summary.pages, 40);
     assert_eq!(summary.warc_records, 1 + 40 * 4);
 }
+
+/// Record `n` pages (u0, u1, ...) with archives and finish.
+async fn crawl_of(dir: &Path, n: usize, opts: SinkOptions) {
+    let sink = Sink::create(dir, &json!({}), opts).unwrap();
+    for i in 0..n {
+        let url = format!("http://example.com/u{i}");
+        sink.record(with_exchange(page(&url, 1, None), 200, exchange("/", "200 OK", noise(300, i as u64), None)))
+            .await
+            .unwrap();
+    }
+    sink.finish().await.unwrap();
+}
+
+fn resume(dir: &Path) -> Result<(Sink, Recovered, Vec<String>), SinkError> {
+    let mut urls = Vec::new();
+    let recovered = Sink::recover(dir, |p| urls.push(p.url.clone()))?;
+    Ok((Sink::reopen(dir, opts())?, recovered, urls))
+}
+
+#[tokio::test]
+async fn resume_cuts_a_torn_line_and_the_records_after_the_last_line_then_appends() {
+    let out = tempfile::tempdir().unwrap();
+    crawl_of(out.path(), 3, opts()).await;
+    let whole = lines(out.path());
+    let (file, offset, length) = warc_of(&whole[2]);
+    let warc = out.path().join("warc").join(&file);
+    let pair_end = std::fs::metadata(&warc).unwrap().len();
+    // A crash: the third line half written, a page archived whose line never came, a torn record, and a
+    // later file holding only records without lines.
+    let mut torn_lines = whole[..2].join("\n") + "\n";
+    torn_lines.push_str(&whole[2][..40]);
+    std::fs::write(out.path().join("pages.jsonl"), &torn_lines).unwrap();
+    let orphan =
+        WarcPair::encode("http://example.com/x", fetched_at(), None, &exchange("/x", "200 OK", "x", None)).unwrap();
+    let mut bytes = std::fs::read(&warc).unwrap();
+    bytes.extend_from_slice(&orphan.response);
+    bytes.extend_from_slice(&orphan.request[..10]);
+    std::fs::write(&warc, &bytes).unwrap();
+    std::fs::write(out.path().join("warc/crawld-29991231235959-00000.warc.gz"), &orphan.response).unwrap();
+
+    let (sink, recovered, urls) = resume(out.path()).unwrap();
+    assert_eq!(urls, ["http://example.com/u0", "http://example.com/u1"]);
+    assert_eq!(recovered.lines, 2);
+    assert_eq!(recovered.pages_cut, 40);
+    // The second page's pair ends where the third began: everything after it is cut.
+    let (_, second_offset, _) = warc_of(&whole[1]);
+    assert!(second_offset < offset && offset + length < pair_end);
+    assert_eq!(recovered.warc_cut, [(file.clone(), bytes.len() as u64 - offset)]);
+    assert_eq!(recovered.warc_removed, ["crawld-29991231235959-00000.warc.gz"]);
+    assert_eq!(std::fs::metadata(&warc).unwrap().len(), offset);
+    assert!(recovered.cuts().contains("40 bytes of a torn line"), "{}", recovered.cuts());
+
+    // Recording goes on: the page that was lost comes again, into a new file.
+    sink.record(with_exchange(page("http://example.com/u2", 1, None), 200, exchange("/", "200 OK", "again", None)))
+        .await
+        .unwrap();
+    sink.finish().await.unwrap();
+    let after = lines(out.path());
+    assert_eq!(after[..2], whole[..2]);
+    assert_eq!(after.len(), 3);
+    let (new_file, new_offset, new_length) = warc_of(&after[2]);
+    assert_ne!(new_file, file);
+    let rec = member_at(&out.path().join("warc").join(&new_file), new_offset, new_length);
+    assert_eq!(rec.get(WarcHeader::TargetURI), "http://example.com/u2");
+    // Every file is whole again: a validating reader gets through each.
+    for path in warc_files(out.path()) {
+        read_warc(&path);
+    }
+}
+
+#[tokio::test]
+async fn resume_refuses_a_damaged_line_before_the_last_and_cuts_nothing() {
+    let out = tempfile::tempdir().unwrap();
+    crawl_of(out.path(), 3, opts()).await;
+    let mut text = std::fs::read_to_string(out.path().join("pages.jsonl")).unwrap();
+    text.replace_range(1..5, "XXXX");
+    std::fs::write(out.path().join("pages.jsonl"), &text).unwrap();
+    let before: Vec<_> = warc_files(out.path()).iter().map(|p| std::fs::read(p).unwrap()).collect();
+    let error = resume(out.path()).unwrap_err().to_string();
+    assert!(error.contains("pages.jsonl") && error.contains("line 1 (byte 0) is damaged"), "{error}");
+    assert_eq!(std::fs::read_to_string(out.path().join("pages.jsonl")).unwrap(), text);
+    let after: Vec<_> = warc_files(out.path()).iter().map(|p| std::fs::read(p).unwrap()).collect();
+    assert_eq!(before, after);
+}
+
+#[derive(Debug)]
+struct Journal {
+    path: PathBuf,
+    /// Lines in pages.jsonl at each sync of the journal.
+    seen: std::sync::Mutex<Vec<usize>>,
+}
+
+impl BeforeLines for Journal {
+    fn sync(&self) -> std::io::Result<()> {
+        let dir = self.path.parent().unwrap();
+        let lines = std::fs::read_to_string(dir.join("pages.jsonl")).map_or(0, |t| t.lines().count());
+        self.seen.lock().unwrap().push(lines);
+        Ok(())
+    }
+
+    fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+#[tokio::test]
+async fn what_must_precede_the_lines_is_synced_before_each_batch_of_them() {
+    let out = tempfile::tempdir().unwrap();
+    let journal = Arc::new(Journal { path: out.path().join("journal"), seen: Default::default() });
+    let sink =
+        Sink::create(out.path(), &json!({}), SinkOptions { before_lines: Some(journal.clone()), ..opts() }).unwrap();
+    sink.record(page("http://example.com/a", 0, None)).await.unwrap();
+    sink.sync().await.unwrap();
+    sink.record(page("http://example.com/b", 1, None)).await.unwrap();
+    sink.record(page("http://example.com/c", 1, None)).await.unwrap();
+    sink.finish().await.unwrap();
+    // Synced while the lines of each batch were not yet in the file.
+    assert_eq!(*journal.seen.lock().unwrap(), [0, 1]);
+    assert_eq!(lines(out.path()).len(), 3);
+}

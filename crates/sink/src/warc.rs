@@ -169,14 +169,17 @@ impl WarcWriter {
     }
 
     fn open_next(&mut self) -> Result<(), SinkError> {
-        let name = format!("crawld-{}-{:05}.warc.gz", self.stamp, self.next_seq);
-        let path = self.dir.join(&name);
-        // create_new: a name clash means another crawl's file, which must not be overwritten.
-        let file = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&path)
-            .map_err(|e| SinkError::io("create", &path, e))?;
+        let (name, path, file) = loop {
+            let name = format!("crawld-{}-{:05}.warc.gz", self.stamp, self.next_seq);
+            let path = self.dir.join(&name);
+            // create_new: a name clash means an earlier run's file (a crawl resumed within the second it
+            // started), which must not be overwritten: take the next number.
+            match OpenOptions::new().write(true).create_new(true).open(&path) {
+                Ok(file) => break (name, path, file),
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists && self.next_seq < 99_999 => self.next_seq += 1,
+                Err(e) => return Err(SinkError::io("create", &path, e)),
+            }
+        };
         self.next_seq += 1;
         self.files += 1;
         self.dir_dirty = true;
@@ -214,8 +217,8 @@ impl WarcWriter {
 /// A response record and its request record, each a complete gzip member, ready to append to a WARC file.
 #[derive(Debug, Clone)]
 pub struct WarcPair {
-    response: Vec<u8>,
-    request: Vec<u8>,
+    pub(crate) response: Vec<u8>,
+    pub(crate) request: Vec<u8>,
 }
 
 impl WarcPair {
@@ -543,13 +546,13 @@ mod tests {
     }
 
     #[test]
-    fn an_existing_file_name_is_never_overwritten() {
+    fn an_existing_file_name_is_never_overwritten_but_skipped() {
         let dir = tempfile::tempdir().unwrap();
         let started = UNIX_EPOCH + std::time::Duration::from_secs(1_700_000_000);
         let clash = dir.path().join("crawld-20231114221320-00000.warc.gz");
-        std::fs::write(&clash, b"someone else's").unwrap();
-        let err = WarcWriter::create(dir.path(), started, 1 << 30).unwrap_err();
-        assert!(matches!(&err, SinkError::Io { path, .. } if path == &clash), "{err:?}");
-        assert_eq!(std::fs::read(&clash).unwrap(), b"someone else's");
+        std::fs::write(&clash, b"an earlier run's").unwrap();
+        let w = WarcWriter::create(dir.path(), started, 1 << 30).unwrap();
+        assert_eq!(w.current.as_ref().unwrap().name, "crawld-20231114221320-00001.warc.gz");
+        assert_eq!(std::fs::read(&clash).unwrap(), b"an earlier run's");
     }
 }

@@ -8,6 +8,7 @@
 use std::fs::File;
 use std::io::Write;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -17,7 +18,7 @@ use crate::atomic::write_atomic;
 use crate::record::{self, PageRecord};
 use crate::reserve::Reserve;
 use crate::warc::{WarcPair, WarcWriter};
-use crate::{SinkError, SinkSummary};
+use crate::{BeforeLines, SinkError, SinkSummary};
 
 /// Sync early once this many line bytes wait in memory, whatever the interval, to bound memory use.
 pub(crate) const PENDING_LIMIT: usize = 1 << 20;
@@ -38,6 +39,18 @@ pub(crate) enum Msg {
     #[cfg(test)]
     Pause(std::sync::mpsc::Receiver<()>),
 }
+
+/// Whether the disk is full, shared by the writer thread and the crawl (see [`crate::DiskWatch`]).
+#[derive(Debug, Default)]
+pub(crate) struct Disk {
+    /// The writer waits for space.
+    pub(crate) full: AtomicBool,
+    /// The crawl is stopping: while the disk is full, stop waiting and fail.
+    pub(crate) give_up: AtomicBool,
+}
+
+/// How often a writer waiting for disk space checks for it.
+const SPACE_POLL: Duration = Duration::from_millis(500);
 
 /// A share of the queue's byte budget, given back when dropped (None for a record of no bytes).
 pub(crate) type Held = Option<tokio::sync::OwnedSemaphorePermit>;
@@ -71,31 +84,47 @@ pub(crate) struct Writer {
     pages_written: u64,
     pages_dirty: bool,
     warc: Option<WarcWriter>,
+    before_lines: Option<Arc<dyn BeforeLines>>,
     stats_path: PathBuf,
+    /// The last stats written, to say in stats.json that the disk is full.
+    last_stats: Option<serde_json::Value>,
     sync_interval: Duration,
     last_sync: Instant,
     reserve: Reserve,
 }
 
+/// The files a writer starts with.
+#[derive(Debug)]
+pub(crate) struct Files {
+    pub(crate) pages_path: PathBuf,
+    /// Opened for append.
+    pub(crate) pages: File,
+    /// Its length, all whole lines.
+    pub(crate) pages_len: u64,
+    pub(crate) warc: Option<WarcWriter>,
+    pub(crate) stats_path: PathBuf,
+}
+
 impl Writer {
     pub(crate) fn new(
-        pages_path: PathBuf,
-        pages: File,
-        warc: Option<WarcWriter>,
-        stats_path: PathBuf,
+        files: Files,
         sync_interval: Duration,
         reserve: Reserve,
+        before_lines: Option<Arc<dyn BeforeLines>>,
     ) -> Self {
+        let Files { pages_path, pages, pages_len, warc, stats_path } = files;
         Writer {
             pages_path,
             pages,
-            pages_len: 0,
+            pages_len,
             pending: Vec::new(),
             pending_lines: 0,
             pages_written: 0,
             pages_dirty: false,
             warc,
+            before_lines,
             stats_path,
+            last_stats: None,
             sync_interval,
             last_sync: Instant::now(),
             reserve,
@@ -121,7 +150,12 @@ impl Writer {
         Ok(())
     }
 
-    fn stats(&self, stats: &serde_json::Value) -> Result<(), SinkError> {
+    fn stats(&mut self, stats: &serde_json::Value) -> Result<(), SinkError> {
+        self.last_stats = Some(stats.clone());
+        self.write_stats(stats)
+    }
+
+    fn write_stats(&self, stats: &serde_json::Value) -> Result<(), SinkError> {
         let mut bytes =
             serde_json::to_vec_pretty(stats).map_err(|e| SinkError::io("serialize", &self.stats_path, e.into()))?;
         bytes.push(b'\n');
@@ -137,12 +171,16 @@ impl Writer {
         if due || self.pending.len() >= PENDING_LIMIT { self.sync() } else { Ok(()) }
     }
 
-    /// WARC data to disk, then the lines that point into it, then those lines to disk.
+    /// WARC data to disk, then what must precede the lines (the frontier's journal), then the lines
+    /// that point into the WARC, then those lines to disk.
     fn sync(&mut self) -> Result<(), SinkError> {
         if let Some(warc) = &mut self.warc {
             warc.sync()?;
         }
         if !self.pending.is_empty() {
+            if let Some(before) = &self.before_lines {
+                before.sync().map_err(|e| SinkError::io("write and fsync", before.path(), e))?;
+            }
             if let Err(e) = self.pages.write_all(&self.pending) {
                 // Cut a partly written line off so the file stays whole lines; best effort, as the
                 // write error is the one worth reporting.
@@ -163,6 +201,56 @@ impl Writer {
         Ok(())
     }
 
+    /// Run `op` until it succeeds or fails for another reason than a full disk: while the disk is
+    /// full, wait for space (unless the crawl gives up, `disk.give_up`).
+    fn patiently<T>(
+        &mut self,
+        disk: &Disk,
+        mut op: impl FnMut(&mut Writer) -> Result<T, SinkError>,
+    ) -> Result<T, SinkError> {
+        loop {
+            match op(self) {
+                Err(e) if e.is_disk_full() => self.wait_for_space(disk, e)?,
+                result => {
+                    if result.is_ok() && disk.full.swap(false, Ordering::SeqCst) {
+                        tracing::warn!("disk space is back: the crawl goes on");
+                    }
+                    return result;
+                }
+            }
+        }
+    }
+
+    /// The disk is full: save what can be saved, say so, and wait until the reserve fits again.
+    fn wait_for_space(&mut self, disk: &Disk, e: SinkError) -> Result<(), SinkError> {
+        if !disk.full.swap(true, Ordering::SeqCst) {
+            tracing::error!(
+                "{e}: the crawl pauses (no new fetches) and goes on by itself once space is freed; \
+                 SIGTERM stops it, and a later run resumes it"
+            );
+            // The reserve goes, so that the lines of pages already archived, and stats.json saying
+            // what happened, can still be written.
+            self.reserve.release();
+            let _ = self.sync();
+            // The last counters (if any were written) with the state that says why nothing moves.
+            let mut stats = self.last_stats.clone().unwrap_or_else(|| serde_json::json!({}));
+            if let Some(map) = stats.as_object_mut() {
+                map.insert("state".into(), "disk_full".into());
+            }
+            let _ = self.write_stats(&stats);
+        }
+        loop {
+            if disk.give_up.load(Ordering::SeqCst) {
+                return Err(e);
+            }
+            std::thread::sleep(SPACE_POLL);
+            // Space for the reserve again: worth another try.
+            if self.reserve.restore().is_ok() {
+                return Ok(());
+            }
+        }
+    }
+
     fn finish(&mut self) -> Result<SinkSummary, SinkError> {
         self.sync()?;
         self.reserve.release();
@@ -171,8 +259,9 @@ impl Writer {
     }
 }
 
-/// The thread body. Returns when finished, when every sender is gone, or after the first I/O error.
-pub(crate) fn run(mut writer: Writer, mut rx: mpsc::Receiver<Msg>, failure: Arc<Failure>) {
+/// The thread body. Returns when finished, when every sender is gone, or after the first I/O error
+/// other than a full disk (which it waits out, see [`Writer::patiently`]).
+pub(crate) fn run(mut writer: Writer, mut rx: mpsc::Receiver<Msg>, failure: Arc<Failure>, disk: Arc<Disk>) {
     loop {
         let Some(msg) = rx.blocking_recv() else {
             // The Sink was dropped without finish(): still keep everything it recorded.
@@ -184,16 +273,25 @@ pub(crate) fn run(mut writer: Writer, mut rx: mpsc::Receiver<Msg>, failure: Arc<
         };
         let step = match msg {
             // `_held` lives to the end of the arm: the bytes leave the budget once written.
-            Msg::Page(page, _held) => writer.page(&page).and_then(|()| writer.maybe_sync()),
-            Msg::Archive(pair, _held) => writer.archive(&pair).and_then(|()| writer.maybe_sync()),
-            Msg::Stats(stats) => writer.stats(&stats).and_then(|()| writer.maybe_sync()),
-            Msg::Tick => writer.maybe_sync(),
+            Msg::Page(page, _held) => {
+                writer.patiently(&disk, |w| w.page(&page)).and_then(|()| writer.patiently(&disk, Writer::maybe_sync))
+            }
+            Msg::Archive(pair, _held) => {
+                writer.patiently(&disk, |w| w.archive(&pair)).and_then(|()| writer.patiently(&disk, Writer::maybe_sync))
+            }
+            // A full disk keeps the last stats.json: nothing is lost by skipping this one.
+            Msg::Stats(stats) => match writer.stats(&stats) {
+                Err(e) if e.is_disk_full() => Ok(()),
+                written => written,
+            }
+            .and_then(|()| writer.patiently(&disk, Writer::maybe_sync)),
+            Msg::Tick => writer.patiently(&disk, Writer::maybe_sync),
             #[cfg(test)]
             Msg::Pause(release) => {
                 let _ = release.recv();
                 Ok(())
             }
-            Msg::Sync(reply) => match writer.sync() {
+            Msg::Sync(reply) => match writer.patiently(&disk, Writer::sync) {
                 Ok(()) => {
                     // The caller may have stopped waiting; the sync happened all the same.
                     let _ = reply.send(Ok(()));
@@ -205,7 +303,7 @@ pub(crate) fn run(mut writer: Writer, mut rx: mpsc::Receiver<Msg>, failure: Arc<
                 }
             },
             Msg::Finish(reply) => {
-                let result = writer.finish();
+                let result = writer.patiently(&disk, Writer::finish);
                 if let Err(e) = &result {
                     failure.set(e.duplicate());
                 }
