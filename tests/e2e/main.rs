@@ -8,6 +8,7 @@ mod bfs;
 mod cli;
 mod fetching;
 mod guards;
+mod inspect;
 mod operate;
 mod output;
 mod politeness;

@@ -225,3 +225,43 @@ async fn resume_goes_on_with_the_saved_config_refuses_other_seeds_and_leaves_a_f
     assert_eq!(site.hits().len(), hits);
     assert_eq!(Output::lines_in(&out), PAGES);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_damaged_journal_or_another_scope_is_refused_with_a_clear_error_and_nothing_touched() {
+    let site = graph_site().await;
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let config = dir.path().join("crawl.toml");
+    write_config(&config, &site, &out);
+    let mut child = crawld().args(["run", "--config"]).arg(&config).spawn().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while recorded(&out).len() < 20 {
+        assert!(Instant::now() < deadline && child.try_wait().unwrap().is_none(), "the crawl never got going");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let pages = std::fs::read(out.join("pages.jsonl")).unwrap();
+
+    // Another scope: refused, saying which key.
+    let narrower = dir.path().join("narrower.toml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(&narrower, format!("{text}\n[scope]\ninclude = [\"/p1\"]\n")).unwrap();
+    let refused = crawld().args(["run", "--config"]).arg(&narrower).output().unwrap();
+    let log = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(1), "{log}");
+    assert!(log.contains("scope.include") && log.contains("refused"), "{log}");
+
+    // A journal damaged in the middle (not a torn tail): refused with the file and the byte.
+    let journal = out.join("state/frontier.journal");
+    let mut bytes = std::fs::read(&journal).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x55;
+    std::fs::write(&journal, &bytes).unwrap();
+    let refused = crawld().args(["run", "--config"]).arg(&config).output().unwrap();
+    let log = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(1), "{log}");
+    assert!(log.contains("frontier.journal is damaged at byte") && log.contains("refusing to resume"), "{log}");
+    assert_eq!(std::fs::read(out.join("pages.jsonl")).unwrap(), pages, "nothing touched");
+    assert_eq!(std::fs::read(&journal).unwrap(), bytes);
+}

@@ -16,6 +16,7 @@
 //! - [`shutdown`]: Ctrl-C / SIGTERM handling.
 //! - [`control`]: steering a running crawl (commands, status, the config in force) through channels;
 //!   [`admin`] serves it over HTTP, [`metrics`] as Prometheus text.
+//! - [`inspect`]: `crawld inspect`, `index` and `export`, over `crawld_inspect`.
 
 pub mod admin;
 pub mod client;
@@ -23,6 +24,7 @@ pub mod config;
 pub mod control;
 pub mod crawl;
 pub mod demo;
+pub mod inspect;
 pub mod metrics;
 pub mod progress;
 pub mod reload;

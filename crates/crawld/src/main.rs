@@ -111,6 +111,21 @@ enum Command {
         #[arg(long, value_name = "N", default_value_t = 300)]
         pages: usize,
     },
+    /// Read output directories: a summary, filtered lists, JSON, an HTML report, or one page.
+    Inspect(crawld::inspect::InspectArgs),
+    /// Write OUT/indexes/index.cdxj, the CDXJ index of OUT's WARC files (done at the end of each crawl).
+    Index {
+        #[arg(value_name = "OUT")]
+        out: PathBuf,
+    },
+    /// Package a crawl as a WACZ file, for ReplayWeb.page and pywb.
+    Export {
+        #[arg(value_name = "OUT")]
+        out: PathBuf,
+        /// The WACZ file to write.
+        #[arg(long, value_name = "FILE", required = true)]
+        wacz: PathBuf,
+    },
 }
 
 /// Where a running crawl's admin API is.
@@ -139,6 +154,19 @@ fn main() -> ExitCode {
         subscriber.with_writer(std::io::stderr).init();
     }
     let progress = on_terminal.then_some(progress);
+    // Reading commands need neither the runtime nor the signal handler: Ctrl-C just ends them.
+    let offline = match &cli.command {
+        Command::Inspect(args) => Some(crawld::inspect::inspect(args)),
+        Command::Index { out } => Some(crawld::inspect::index(out)),
+        Command::Export { out, wacz } => Some(crawld::inspect::export(out, wacz)),
+        _ => None,
+    };
+    if let Some(result) = offline {
+        return result.unwrap_or_else(|e| {
+            eprintln!("crawld: error: {e:#}");
+            ExitCode::FAILURE
+        });
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(e) => {
@@ -225,6 +253,8 @@ async fn run(command: Command, progress: Option<Progress>) -> anyhow::Result<Exi
             let urls: Vec<String> = urls.iter().map(|u| u.0.to_string()).collect();
             post(&api, "/seeds", Some(&serde_json::json!({ "urls": urls }))).await
         }
+        // main runs these without the runtime.
+        Command::Inspect(_) | Command::Index { .. } | Command::Export { .. } => Ok(ExitCode::SUCCESS),
     }
 }
 
@@ -343,6 +373,7 @@ fn print_summary(how: &str, summary: &crawld::CrawlSummary, out: &Path) {
     println!("  {} pages in {:.1} s: {}", s.pages, summary.elapsed.as_secs_f64(), counts.join(", "));
     println!("The output is in {}:", out.display());
     println!("  pages.jsonl   one line per URL (depth, status, links, ...)");
-    println!("  warc/         the raw HTTP exchanges, as WARC");
+    println!("  warc/         the raw HTTP exchanges, as WARC (indexes/index.cdxj: their CDXJ index)");
     println!("  stats.json    every counter, and how the crawl ended ({})", summary.ending.state());
+    println!("Summarise it with `crawld inspect {}` (--html FILE for a report in the browser).", out.display());
 }

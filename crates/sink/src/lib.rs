@@ -296,7 +296,16 @@ impl Sink {
         let warc = if opts.warc {
             let warc_dir = dir.join(WARC_DIR);
             fs::create_dir_all(&warc_dir).map_err(|e| SinkError::io("create directory", &warc_dir, e))?;
-            let w = WarcWriter::create(&warc_dir, SystemTime::now(), opts.warc_max_bytes)?;
+            let info = match manifest {
+                Some(manifest) => warc::crawl_fields(manifest),
+                // Reopened: the crawl's manifest is the one on disk.
+                None => fs::read(dir.join(MANIFEST_FILE))
+                    .ok()
+                    .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+                    .map(|manifest| warc::crawl_fields(&manifest))
+                    .unwrap_or_default(),
+            };
+            let w = WarcWriter::create_with_info(&warc_dir, SystemTime::now(), opts.warc_max_bytes, info)?;
             Some(w)
         } else {
             None

@@ -37,6 +37,8 @@ pub(crate) struct WarcWriter {
     /// Set when a failed pair could not be cut back and fsynced: what is on disk is unknown, so nothing
     /// may claim it is durable any more.
     damaged: Option<(PathBuf, io::ErrorKind, String)>,
+    /// warc-fields every file's warcinfo adds to software and format ([`crawl_fields`]).
+    info: String,
     records: u64,
     files: u32,
     closed_bytes: u64,
@@ -57,7 +59,18 @@ struct OpenWarc {
 
 impl WarcWriter {
     /// Open the first file of the crawl (sequence 00000) in `dir`, which must exist.
+    #[cfg(test)]
     pub(crate) fn create(dir: &Path, started: SystemTime, max_bytes: u64) -> Result<Self, SinkError> {
+        Self::create_with_info(dir, started, max_bytes, String::new())
+    }
+
+    /// As `create`, each file's warcinfo also holding `info` (warc-fields lines, each ending in CRLF).
+    pub(crate) fn create_with_info(
+        dir: &Path,
+        started: SystemTime,
+        max_bytes: u64,
+        info: String,
+    ) -> Result<Self, SinkError> {
         let mut w = WarcWriter {
             dir: dir.to_path_buf(),
             stamp: timestamp::compact(started),
@@ -66,6 +79,7 @@ impl WarcWriter {
             current: None,
             dir_dirty: false,
             damaged: None,
+            info,
             records: 0,
             files: 0,
             closed_bytes: 0,
@@ -171,7 +185,7 @@ impl WarcWriter {
         self.dir_dirty = true;
 
         let mut out = BufWriter::with_capacity(BUF_SIZE, file);
-        let written = match write_warcinfo(&mut out, &name).and_then(|r| out.flush().map(|()| r)) {
+        let written = match write_warcinfo(&mut out, &name, &self.info).and_then(|r| out.flush().map(|()| r)) {
             Ok(r) => r,
             Err(e) => {
                 // A file without a complete warcinfo is useless; don't leave it for tools to choke on.
@@ -253,12 +267,21 @@ impl WarcPair {
     }
 }
 
-/// Write the warcinfo record; returns its record id and compressed length.
-fn write_warcinfo<W: Write>(out: &mut W, file_name: &str) -> io::Result<u64> {
+/// The warcinfo fields that tie a WARC file to its crawl: a digest of the crawl's effective config (the
+/// manifest's `config`, as crawl.json holds it), so files of one crawl can be told from another's.
+pub(crate) fn crawl_fields(manifest: &serde_json::Value) -> String {
+    let config = manifest.get("config").unwrap_or(manifest);
+    // Serializing a Value cannot fail; an empty digest input would still name the field.
+    let bytes = serde_json::to_vec(config).unwrap_or_default();
+    format!("crawld-config-digest: {}\r\n", sha1_digest(&[&bytes]))
+}
+
+/// Write the warcinfo record, with `extra` warc-fields after the standard ones; returns its compressed length.
+fn write_warcinfo<W: Write>(out: &mut W, file_name: &str, extra: &str) -> io::Result<u64> {
     let id = record_id();
     let fields = format!(
         "software: crawld/{}\r\nformat: WARC File Format 1.1\r\n\
-         conformsTo: https://iipc.github.io/warc-specifications/specifications/warc-format/warc-1.1/\r\n",
+         conformsTo: https://iipc.github.io/warc-specifications/specifications/warc-format/warc-1.1/\r\n{extra}",
         env!("CARGO_PKG_VERSION")
     );
     let block: [&[u8]; 1] = [fields.as_bytes()];
@@ -432,13 +455,16 @@ mod tests {
     #[test]
     fn warcinfo_names_software_and_format() {
         let mut out = Vec::new();
-        let n = write_warcinfo(&mut out, "f.warc.gz").unwrap();
+        let manifest = serde_json::json!({ "seeds": [], "config": { "crawl": { "max_depth": 3 } } });
+        let n = write_warcinfo(&mut out, "f.warc.gz", &crawl_fields(&manifest)).unwrap();
         assert_eq!(n, out.len() as u64);
         let text = String::from_utf8(gunzip_one(&out)).unwrap();
         assert!(text.starts_with("WARC/1.1\r\nWARC-Type: warcinfo\r\nWARC-Record-ID: <urn:uuid:"), "{text}");
         assert!(text.contains("WARC-Filename: f.warc.gz\r\n"));
         assert!(text.contains(&format!("software: crawld/{}\r\n", env!("CARGO_PKG_VERSION"))));
         assert!(text.contains("format: WARC File Format 1.1\r\n"));
+        let digest = sha1_digest(&[br#"{"crawl":{"max_depth":3}}"#]);
+        assert!(text.contains(&format!("crawld-config-digest: {digest}\r\n")), "{text}");
         assert!(text.ends_with("\r\n\r\n\r\n"));
     }
 

@@ -1,0 +1,223 @@
+//! Reading WARC files back: gzip member by member, with each member's offset and length, as the CDXJ
+//! index and `inspect --url` need them.
+
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+
+use flate2::bufread::GzDecoder;
+
+use crate::Error;
+
+/// One WARC record, and the gzip member it was read from.
+#[derive(Debug, Clone)]
+pub struct Record {
+    pub offset: u64,
+    /// Compressed length of the member.
+    pub length: u64,
+    /// WARC header fields, in order.
+    pub headers: Vec<(String, String)>,
+    pub block: Vec<u8>,
+}
+
+impl Record {
+    /// A WARC header's value; names compare case-insensitively.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        header(&self.headers, name)
+    }
+
+    /// The HTTP message in the block of a `response` or `request` record: its head and its payload.
+    pub fn http(&self) -> Option<Http<'_>> {
+        let end = find(&self.block, b"\r\n\r\n")?;
+        let head = std::str::from_utf8(&self.block[..end]).ok()?;
+        let mut lines = head.split("\r\n");
+        let start_line = lines.next()?.to_owned();
+        let headers =
+            lines.filter_map(|l| l.split_once(':').map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))).collect();
+        Some(Http { start_line, headers, head: &self.block[..end + 4], payload: &self.block[end + 4..] })
+    }
+}
+
+/// An HTTP message inside a record's block.
+#[derive(Debug)]
+pub struct Http<'a> {
+    /// `HTTP/1.1 200 OK`, or the request line.
+    pub start_line: String,
+    pub headers: Vec<(String, String)>,
+    /// The head as archived, with the blank line that ends it.
+    pub head: &'a [u8],
+    /// The body as received on the wire (still content-encoded).
+    pub payload: &'a [u8],
+}
+
+impl Http<'_> {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        header(&self.headers, name)
+    }
+
+    /// The status code of a response, as its status line gives it.
+    pub fn status(&self) -> Option<&str> {
+        self.start_line.split(' ').nth(1).filter(|s| !s.is_empty())
+    }
+}
+
+fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+/// Counts the bytes read from the file, so a member's offset is known behind the buffer.
+#[derive(Debug)]
+struct Counting<R> {
+    inner: R,
+    count: u64,
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count += n as u64;
+        Ok(n)
+    }
+}
+
+/// The records of one `.warc.gz` file, in order.
+#[derive(Debug)]
+pub struct Records<R = File> {
+    path: PathBuf,
+    reader: BufReader<Counting<R>>,
+    failed: bool,
+}
+
+impl Records {
+    pub fn open(path: &Path) -> Result<Records, Error> {
+        let file = File::open(path).map_err(|e| Error::io("open", path, e))?;
+        Ok(Records {
+            path: path.to_owned(),
+            reader: BufReader::with_capacity(1 << 16, Counting { inner: file, count: 0 }),
+            failed: false,
+        })
+    }
+}
+
+impl<R: Read> Records<R> {
+    fn consumed(&self) -> u64 {
+        self.reader.get_ref().count - self.reader.buffer().len() as u64
+    }
+
+    fn next_record(&mut self) -> Result<Option<Record>, Error> {
+        let offset = self.consumed();
+        let more = self.reader.fill_buf().map_err(|e| Error::io("read", &self.path, e))?;
+        if more.is_empty() {
+            return Ok(None);
+        }
+        let mut data = Vec::new();
+        GzDecoder::new(&mut self.reader).read_to_end(&mut data).map_err(|e| {
+            let message = if e.kind() == io::ErrorKind::UnexpectedEof {
+                "the file ends inside a record (cut short, or still being written)".to_owned()
+            } else {
+                format!("not a gzip member of a .warc.gz file: {e}")
+            };
+            Error::BadWarc { path: self.path.clone(), offset, message }
+        })?;
+        let length = self.consumed() - offset;
+        parse(&data)
+            .map(|(headers, block)| Some(Record { offset, length, headers, block }))
+            .map_err(|message| Error::BadWarc { path: self.path.clone(), offset, message })
+    }
+}
+
+impl<R: Read> Iterator for Records<R> {
+    type Item = Result<Record, Error>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.failed {
+            return None;
+        }
+        let next = self.next_record();
+        self.failed = next.is_err();
+        next.transpose()
+    }
+}
+
+/// The record in the member at `offset..offset + length` of `path` (a pages.jsonl `warc` pointer).
+pub fn read_member(path: &Path, offset: u64, length: u64) -> Result<Record, Error> {
+    let mut file = File::open(path).map_err(|e| Error::io("open", path, e))?;
+    file.seek(SeekFrom::Start(offset)).map_err(|e| Error::io("seek in", path, e))?;
+    let mut records = Records {
+        path: path.to_owned(),
+        reader: BufReader::new(Counting { inner: file.take(length), count: 0 }),
+        failed: false,
+    }
+    .map(|r| {
+        r.map(|mut r| {
+            r.offset += offset;
+            r
+        })
+    });
+    match records.next() {
+        Some(record) => record,
+        None => Err(Error::BadWarc { path: path.to_owned(), offset, message: "no record there".into() }),
+    }
+}
+
+type Headers = Vec<(String, String)>;
+
+/// Split one decompressed record into its header fields and its block.
+fn parse(data: &[u8]) -> Result<(Headers, Vec<u8>), String> {
+    let end = find(data, b"\r\n\r\n").ok_or("no end of the WARC header")?;
+    let head = std::str::from_utf8(&data[..end]).map_err(|_| "a WARC header that is not UTF-8")?;
+    let mut lines = head.split("\r\n");
+    let version = lines.next().unwrap_or_default();
+    if !version.starts_with("WARC/") {
+        return Err(format!("not a WARC record (it starts with {version:?})"));
+    }
+    let headers: Vec<(String, String)> =
+        lines.filter_map(|l| l.split_once(':').map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))).collect();
+    let len: usize = header(&headers, "Content-Length")
+        .and_then(|v| v.parse().ok())
+        .ok_or("a WARC record without a valid Content-Length")?;
+    let block = (end + 4)
+        .checked_add(len)
+        .and_then(|stop| data.get(end + 4..stop))
+        .ok_or("a WARC record shorter than its Content-Length")?;
+    Ok((headers, block.to_vec()))
+}
+
+/// The `.warc.gz` files of an output directory, by name (so in the order they were written).
+pub fn files(dir: &Path) -> Result<Vec<PathBuf>, Error> {
+    let warc = dir.join("warc");
+    let entries = match std::fs::read_dir(&warc) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(Error::io("list", &warc, e)),
+    };
+    let mut files = Vec::new();
+    for entry in entries {
+        let path = entry.map_err(|e| Error::io("list", &warc, e))?.path();
+        if path.extension().is_some_and(|e| e == "gz") && path.to_string_lossy().ends_with(".warc.gz") {
+            files.push(path);
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn a_record_that_lies_about_its_length_is_an_error_not_a_panic() {
+        let huge = format!("WARC/1.1\r\nWARC-Type: response\r\nContent-Length: {}\r\n\r\nabc", usize::MAX);
+        assert!(parse(huge.as_bytes()).unwrap_err().contains("shorter than its Content-Length"));
+        assert!(parse(b"HTTP/1.1 200 OK\r\n\r\n").unwrap_err().contains("not a WARC record"));
+        let (headers, block) = parse(b"WARC/1.1\r\nContent-Length: 2\r\n\r\nabcd").unwrap();
+        assert_eq!((header(&headers, "content-length"), block.as_slice()), (Some("2"), &b"ab"[..]));
+    }
+}
