@@ -65,6 +65,18 @@ fn recorded(out: &Path) -> HashSet<String> {
         .collect()
 }
 
+/// Run the crawl of `config` and SIGKILL it once `out` has `lines` whole lines.
+async fn kill_after_lines(config: &Path, out: &Path, lines: usize) {
+    let mut child = crawld().args(["run", "--config"]).arg(config).spawn().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while recorded(out).len() < lines {
+        assert!(Instant::now() < deadline && child.try_wait().unwrap().is_none(), "the crawl never got going");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
 /// A tiny deterministic generator for kill times; the seed is printed so a failure can be replayed.
 struct Lcg(u64);
 
@@ -191,14 +203,7 @@ async fn resume_goes_on_with_the_saved_config_refuses_other_seeds_and_leaves_a_f
     let out = dir.path().join("out");
     let config = dir.path().join("crawl.toml");
     write_config(&config, &site, &out);
-    let mut child = crawld().args(["run", "--config"]).arg(&config).spawn().unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while recorded(&out).len() < 20 {
-        assert!(Instant::now() < deadline && child.try_wait().unwrap().is_none(), "the crawl never got going");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    child.kill().unwrap();
-    child.wait().unwrap();
+    kill_after_lines(&config, &out, 20).await;
     let before = std::fs::read(out.join("pages.jsonl")).unwrap();
 
     // Other seeds into the same directory: refused, nothing touched.
@@ -233,14 +238,7 @@ async fn a_damaged_journal_or_another_scope_is_refused_with_a_clear_error_and_no
     let out = dir.path().join("out");
     let config = dir.path().join("crawl.toml");
     write_config(&config, &site, &out);
-    let mut child = crawld().args(["run", "--config"]).arg(&config).spawn().unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while recorded(&out).len() < 20 {
-        assert!(Instant::now() < deadline && child.try_wait().unwrap().is_none(), "the crawl never got going");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    child.kill().unwrap();
-    child.wait().unwrap();
+    kill_after_lines(&config, &out, 20).await;
     let pages = std::fs::read(out.join("pages.jsonl")).unwrap();
 
     // Another scope: refused, saying which key.

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use crawld_extract::{OutOfScope, Scope, fingerprint};
-use crawld_frontier::{Candidate, FingerprintSet};
+use crawld_frontier::{FingerprintSet, Journaled};
 use crawld_sink::RecordedPage;
 use serde_json::Value;
 
@@ -165,12 +165,16 @@ impl Restore {
 
     /// One journaled URL: whether it is done; and a seed's redirect target (reached from a seed by
     /// redirects alone) outside the configured scope joined it then, so it joins it again.
-    pub fn journaled(&mut self, candidate: &Candidate, scope: &mut Scope) -> bool {
-        let from_a_seed = candidate.depth == u32::from(candidate.redirects) && candidate.depth > 0;
-        if self.seed_redirects_join_scope && from_a_seed && scope.check(&candidate.url) == Err(OutOfScope::Host) {
-            scope.admit_site(&candidate.url);
+    pub fn journaled(&mut self, journaled: &Journaled<'_>, scope: &mut Scope) -> bool {
+        let from_a_seed = journaled.depth == u32::from(journaled.redirects) && journaled.depth > 0;
+        if self.seed_redirects_join_scope
+            && from_a_seed
+            && let Ok(url) = url::Url::parse(journaled.url)
+            && scope.check(&url) == Err(OutOfScope::Host)
+        {
+            scope.admit_site(&url);
             self.joined += 1;
         }
-        self.done.contains(&candidate.fingerprint)
+        self.done.contains(&journaled.fingerprint)
     }
 }

@@ -70,6 +70,18 @@ impl JournalError {
     }
 }
 
+/// A URL as a replay reads it back: its record's fields, the URL not parsed (a resume of millions of
+/// URLs needs no more than its host).
+#[derive(Debug, Clone, Copy)]
+pub struct Journaled<'a> {
+    pub fingerprint: u128,
+    pub depth: u32,
+    pub redirects: u8,
+    /// The URL as serialized when queued (by the `url` crate: normalized already).
+    pub url: &'a str,
+    pub parent: Option<&'a str>,
+}
+
 /// What a replay found.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Replayed {
@@ -225,7 +237,10 @@ impl Journal {
 
     /// Replay the journal in `dir`, handing each queued URL and the offset of its record to `visit` in
     /// order, then open it to go on appending. A torn tail is cut off first.
-    pub(crate) fn resume(dir: &Path, visit: impl FnMut(Candidate, u64)) -> Result<(Journal, Replayed), JournalError> {
+    pub(crate) fn resume(
+        dir: &Path,
+        visit: impl FnMut(&Journaled<'_>, u64),
+    ) -> Result<(Journal, Replayed), JournalError> {
         let path = dir.join(JOURNAL_FILE);
         let replayed = replay(&path, visit)?;
         let file =
@@ -313,7 +328,7 @@ fn frame(out: &mut Vec<u8>, parts: &[&[u8]]) {
 }
 
 /// Read every frame of the journal at `path`; cut a torn tail off the file.
-fn replay(path: &Path, mut visit: impl FnMut(Candidate, u64)) -> Result<Replayed, JournalError> {
+fn replay(path: &Path, mut visit: impl FnMut(&Journaled<'_>, u64)) -> Result<Replayed, JournalError> {
     let file = File::open(path).map_err(|e| JournalError::io("open", path, e))?;
     let mut reader = BufReader::with_capacity(1 << 16, file);
     let mut magic = vec![0; MAGIC.len()];
@@ -329,7 +344,8 @@ fn replay(path: &Path, mut visit: impl FnMut(Candidate, u64)) -> Result<Replayed
         return Err(JournalError::NotAJournal { path: path.to_path_buf() });
     }
     let mut offset = MAGIC.len() as u64;
-    let mut parent: Option<(Arc<str>, u64)> = None;
+    // The last Parent record: its URL and offset.
+    let mut parent: Option<(String, u64)> = None;
     let mut payload = Vec::new();
     loop {
         let bad = match next_frame(&mut reader, &mut payload).map_err(|e| JournalError::io("read", path, e))? {
@@ -338,22 +354,25 @@ fn replay(path: &Path, mut visit: impl FnMut(Candidate, u64)) -> Result<Replayed
             Frame::Whole => match payload.first() {
                 Some(&PARENT) => match text(&payload[1..]) {
                     Ok(url) => {
-                        parent = Some((Arc::from(url), offset));
+                        let last = parent.get_or_insert_with(|| (String::new(), 0));
+                        last.0.clear();
+                        last.0.push_str(url);
+                        last.1 = offset;
                         None
                     }
                     Err(reason) => Some(reason),
                 },
-                _ => match decode_url(&payload) {
-                    Ok((mut candidate, parent_offset)) => match (&parent, parent_offset) {
+                _ => match decode_fields(&payload) {
+                    Ok((mut journaled, parent_offset)) => match (&parent, parent_offset) {
                         (_, NO_PARENT) => {
                             replayed.frames += 1;
-                            visit(candidate, offset);
+                            visit(&journaled, offset);
                             None
                         }
                         (Some((url, at)), wanted) if *at == wanted => {
-                            candidate.parent = Some(Arc::clone(url));
+                            journaled.parent = Some(url);
                             replayed.frames += 1;
-                            visit(candidate, offset);
+                            visit(&journaled, offset);
                             None
                         }
                         _ => Some("a URL whose parent record is missing".to_owned()),
@@ -409,8 +428,8 @@ fn text(bytes: &[u8]) -> Result<&str, String> {
     std::str::from_utf8(bytes).map_err(|_| "a URL that is not UTF-8".to_owned())
 }
 
-/// A Url payload: the URL as queued (without its parent) and the offset of its parent's record.
-fn decode_url(payload: &[u8]) -> Result<(Candidate, u64), String> {
+/// A Url payload's fields (without its parent) and the offset of its parent's record.
+fn decode_fields(payload: &[u8]) -> Result<(Journaled<'_>, u64), String> {
     if payload.first() != Some(&URL) || payload.len() < URL_FIXED {
         return Err("a record of an unknown kind".into());
     }
@@ -418,9 +437,16 @@ fn decode_url(payload: &[u8]) -> Result<(Candidate, u64), String> {
     let depth = u32::from_le_bytes(payload[17..21].try_into().unwrap_or_default());
     let redirects = payload[21];
     let parent = u64::from_le_bytes(payload[22..30].try_into().unwrap_or_default());
-    let raw = text(&payload[URL_FIXED..])?;
-    let url = Url::parse(raw).map_err(|e| format!("an unparsable URL ({e})"))?;
-    Ok((Candidate { url, fingerprint, depth, parent: None, redirects }, parent))
+    let url = text(&payload[URL_FIXED..])?;
+    Ok((Journaled { fingerprint, depth, redirects, url, parent: None }, parent))
+}
+
+/// A Url payload: the URL as queued (without its parent) and the offset of its parent's record.
+fn decode_url(payload: &[u8]) -> Result<(Candidate, u64), String> {
+    let (j, parent) = decode_fields(payload)?;
+    let url = Url::parse(j.url).map_err(|e| format!("an unparsable URL ({e})"))?;
+    let candidate = Candidate { url, fingerprint: j.fingerprint, depth: j.depth, parent: None, redirects: j.redirects };
+    Ok((candidate, parent))
 }
 
 /// A bad frame at `offset`: cut the file there if nothing whole follows (a torn write), else refuse.
@@ -484,7 +510,11 @@ mod tests {
 
     fn replay_all(dir: &Path) -> Result<(Vec<Candidate>, Replayed), JournalError> {
         let mut seen = Vec::new();
-        let (_journal, replayed) = Journal::resume(dir, |c, _| seen.push(c))?;
+        let (_journal, replayed) = Journal::resume(dir, |j, _| {
+            let parent = j.parent.map(Arc::from);
+            let url = Url::parse(j.url).unwrap();
+            seen.push(Candidate { url, fingerprint: j.fingerprint, depth: j.depth, parent, redirects: j.redirects });
+        })?;
         Ok((seen, replayed))
     }
 
@@ -539,8 +569,8 @@ mod tests {
                     assert_eq!(summary(&journal.read(at).unwrap()), summary(c), "from the file");
                 }
                 let mut replayed = Vec::new();
-                let (mut again, _) = Journal::resume(dir.path(), |c, at| replayed.push((summary(&c), at))).unwrap();
-                assert_eq!(replayed.iter().map(|(_, at)| *at).collect::<Vec<_>>(), offsets);
+                let (mut again, _) = Journal::resume(dir.path(), |_, at| replayed.push(at)).unwrap();
+                assert_eq!(replayed, offsets);
                 for (c, &at) in written.iter().zip(&offsets) {
                     assert_eq!(summary(&again.read(at).unwrap()), summary(c), "after a resume");
                 }

@@ -51,7 +51,7 @@ use url::Url;
 pub use backend::FrontierBackend;
 use host::HostState;
 use journal::Journal;
-pub use journal::{JOURNAL_FILE, JournalError, JournalSync, Replayed};
+pub use journal::{JOURNAL_FILE, JournalError, JournalSync, Journaled, Replayed};
 pub use seen::{FingerprintHasher, FingerprintSet, SeenSet};
 
 /// Knobs of the frontier. All of them can be changed while a crawl runs ([`Frontier::set_politeness`]).
@@ -232,18 +232,18 @@ impl Frontier {
     pub fn resume(
         config: FrontierConfig,
         state_dir: &Path,
-        mut is_done: impl FnMut(&Candidate) -> bool,
+        mut is_done: impl FnMut(&Journaled<'_>) -> bool,
     ) -> Result<(Frontier, Resumed), JournalError> {
         let mut frontier = Frontier::new(config);
         // About one URL per 90 bytes of journal: room for them all at once, no rehash of a huge table.
         let journal_bytes = std::fs::metadata(state_dir.join(JOURNAL_FILE)).map_or(0, |m| m.len());
         frontier.seen = SeenSet::with_capacity(usize::try_from(journal_bytes / 90).unwrap_or(0));
         let mut done = 0;
-        let (journal, replayed) = Journal::resume(state_dir, |candidate, offset| {
-            if is_done(&candidate) {
-                done += u64::from(frontier.seen.restore_done(candidate.fingerprint, candidate.depth));
-            } else {
-                frontier.admit(&candidate, Some(offset));
+        let (journal, replayed) = Journal::resume(state_dir, |journaled, offset| {
+            if is_done(journaled) {
+                done += u64::from(frontier.seen.restore_done(journaled.fingerprint, journaled.depth));
+            } else if let Some(key) = host_key_str(journaled.url) {
+                frontier.enqueue(journaled.fingerprint, journaled.depth, &key, |_| offset);
             }
         })?;
         // What max_pages counts: the pages done count as leased.
@@ -312,17 +312,23 @@ impl Frontier {
         self.admit(&candidate, None)
     }
 
-    /// `add`, for a URL whose record is in the journal at `journaled` already (on resume), or is to be
-    /// appended (None).
     fn admit(&mut self, candidate: &Candidate, journaled: Option<u64>) -> Added {
-        if self.config.max_depth.is_some_and(|max| candidate.depth > max) {
-            return Added::TooDeep;
-        }
         let Some(key) = host_key(&candidate.url) else {
             // Only http(s) URLs are offered, and they always have a host; refuse rather than panic.
             return Added::Known;
         };
-        let lowered_from = match self.seen.offer(candidate.fingerprint, candidate.depth) {
+        self.enqueue(candidate.fingerprint, candidate.depth, &key, |journal| {
+            journaled.unwrap_or_else(|| journal.append(candidate))
+        })
+    }
+
+    /// Queue a URL of host `key` unless known at this depth or shallower; `record` gives the offset of
+    /// its journal record (appending it, or where it already is, on resume).
+    fn enqueue(&mut self, fingerprint: u128, depth: u32, key: &str, record: impl FnOnce(&mut Journal) -> u64) -> Added {
+        if self.config.max_depth.is_some_and(|max| depth > max) {
+            return Added::TooDeep;
+        }
+        let lowered_from = match self.seen.offer(fingerprint, depth) {
             seen::Offer::Known => return Added::Known,
             seen::Offer::New => None,
             seen::Offer::Lowered { from } => Some(from),
@@ -334,10 +340,10 @@ impl Frontier {
             self.queued -= 1;
             self.hosts[host.index()].live -= 1;
         }
-        self.bump_pending(candidate.depth);
+        self.bump_pending(depth);
         self.queued += 1;
-        let offset = journaled.unwrap_or_else(|| self.journal.append(candidate));
-        self.hosts[host.index()].push(candidate.depth, host::Queued::new(candidate.fingerprint, offset));
+        let offset = record(&mut self.journal);
+        self.hosts[host.index()].push(depth, host::Queued::new(fingerprint, offset));
         self.schedule(host);
         if lowered_from.is_some() { Added::Lowered } else { Added::New }
     }
@@ -537,13 +543,13 @@ impl Frontier {
         self.pending[depth] += 1;
     }
 
-    fn host_id(&mut self, key: String) -> HostId {
-        if let Some(&id) = self.host_ids.get(&key) {
+    fn host_id(&mut self, key: &str) -> HostId {
+        if let Some(&id) = self.host_ids.get(key) {
             return id;
         }
         let id = HostId(self.hosts.len() as u32);
-        self.hosts.push(HostState::new(key.clone()));
-        self.host_ids.insert(key, id);
+        self.hosts.push(HostState::new(key.to_owned()));
+        self.host_ids.insert(key.to_owned(), id);
         id
     }
 
@@ -573,6 +579,37 @@ impl Frontier {
     pub fn host_key_of(url: &Url) -> Option<String> {
         host_key(url)
     }
+}
+
+/// [`host_key`] of a URL as the `url` crate serializes it, without parsing it again: for resuming
+/// millions of journaled URLs. Gives the same key as `host_key` of the parsed URL.
+fn host_key_str(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, hp)| hp);
+    let (host, port) = match host_port.strip_prefix('[') {
+        Some(v6) => {
+            let close = v6.find(']')?;
+            (&host_port[..close + 2], v6[close + 1..].strip_prefix(':'))
+        }
+        None => match host_port.rsplit_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (host_port, None),
+        },
+    };
+    if host.is_empty() {
+        return None;
+    }
+    let default = match scheme {
+        "http" | "ws" => Some("80"),
+        "https" | "wss" => Some("443"),
+        "ftp" => Some("21"),
+        _ => None,
+    };
+    Some(match port.filter(|p| !p.is_empty()).or(default) {
+        Some(port) => format!("{host}:{port}"),
+        None => host.to_owned(),
+    })
 }
 
 fn host_key(url: &Url) -> Option<String> {

@@ -375,7 +375,7 @@ fn a_resumed_frontier_queues_what_was_not_done_in_order_at_its_shallowest_depth(
         f.journal_sync().unwrap().sync().unwrap();
         done = [fp("http://a/seed"), fp("http://a/2")].into();
     }
-    let (mut f, resumed) = Frontier::resume(unlimited(), state.path(), |c| done.contains(&c.fingerprint)).unwrap();
+    let (mut f, resumed) = Frontier::resume(unlimited(), state.path(), |j| done.contains(&j.fingerprint)).unwrap();
     assert_eq!((resumed.replayed.frames, resumed.done, resumed.queued), (7, 2, 4));
     assert_eq!(f.stats().leased, 2, "pages done count toward max_pages");
     let mut order = Vec::new();
@@ -410,4 +410,25 @@ fn the_seen_set_keys_on_96_bits_and_keeps_depth_and_state_in_32() {
     seen.mark_done(other);
     assert!(matches!(seen.offer(other, 0), seen::Offer::Known));
     assert_eq!(seen.len(), 2);
+}
+
+#[test]
+fn the_host_key_of_a_serialized_url_is_that_of_the_parsed_one() {
+    for raw in [
+        "http://a.test/",
+        "https://a.test/x?y#z",
+        "http://a.test:8080/p",
+        "https://a.test:443/",
+        "http://user:pw@a.test:81/",
+        "http://[::1]/",
+        "http://[::1]:8080/x",
+        "https://[2001:db8::1]:8443?q",
+        "http://127.0.0.1:9/",
+        "http://xn--bcher-kva.test/b%C3%BC",
+        "ftp://files.test/f",
+        "ws://a.test/s",
+    ] {
+        let url = Url::parse(raw).unwrap();
+        assert_eq!(host_key_str(url.as_str()), host_key(&url), "{raw}");
+    }
 }
