@@ -20,7 +20,9 @@ fn help_documents_every_command() {
         assert!(text.contains(command), "--help mentions {command}: {text}");
     }
     let run = String::from_utf8(crawld().args(["run", "--help"]).output().unwrap().stdout).unwrap();
-    for flag in ["--config", "--seed", "--out", "--max-depth", "--max-pages", "--concurrency"] {
+    for flag in
+        ["--config", "--seed", "--out", "--max-depth", "--max-pages", "--concurrency", "--allow-private-networks"]
+    {
         assert!(run.contains(flag), "run --help documents {flag}");
     }
     assert!(run.contains("per_host_concurrency"), "run --help says what limits a crawl of one host: {run}");
@@ -53,7 +55,11 @@ fn a_bad_config_stops_start_up_with_file_line_and_key() {
 fn a_crawl_that_cannot_claim_its_output_directory_never_says_it_started() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("pages.jsonl"), "").unwrap();
-    let output = crawld().args(["run", "--seed", "http://127.0.0.1:9/", "--out"]).arg(dir.path()).output().unwrap();
+    let output = crawld()
+        .args(["run", "--allow-private-networks", "--seed", "http://127.0.0.1:9/", "--out"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
     assert_eq!(output.status.code(), Some(1));
     let stderr = String::from_utf8(output.stderr).unwrap();
     assert!(stderr.contains("already holds a crawl"), "{stderr}");
@@ -71,7 +77,7 @@ async fn run_crawls_with_command_line_overrides() {
     std::fs::write(&config, "seeds = [\"http://127.0.0.1:9/ignored\"]\n[politeness]\ndelay = \"0s\"\n").unwrap();
     let mut child = crawld();
     child
-        .args(["run", "--config"])
+        .args(["run", "--allow-private-networks", "--config"])
         .arg(&config)
         .args(["--seed", &site.url("/"), "--max-depth", "1", "--out"])
         .arg(&out);
@@ -97,8 +103,12 @@ async fn sigterm_stops_gracefully_keeping_everything_recorded() {
     }
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
-    let mut child =
-        crawld().args(["run", "--seed", &site.url("/"), "--out"]).arg(&out).stderr(Stdio::piped()).spawn().unwrap();
+    let mut child = crawld()
+        .args(["run", "--allow-private-networks", "--seed", &site.url("/"), "--out"])
+        .arg(&out)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
     let started = Instant::now();
     while Output::lines_in(&out) < 5 {
         assert!(started.elapsed() < Duration::from_secs(20), "the crawl got going");
@@ -224,7 +234,11 @@ async fn a_guard_warns_once_per_host_however_many_pages_it_cuts() {
     let config = dir.path().join("c.toml");
     std::fs::write(&config, "[politeness]\ndelay = \"0s\"\n[scope]\nmax_links_per_page = 1\n").unwrap();
     let mut child = crawld();
-    child.args(["run", "--config"]).arg(&config).args(["--seed", &site.url("/"), "--out"]).arg(&out);
+    child
+        .args(["run", "--allow-private-networks", "--config"])
+        .arg(&config)
+        .args(["--seed", &site.url("/"), "--out"])
+        .arg(&out);
     let output = tokio::task::spawn_blocking(move || child.output().unwrap()).await.unwrap();
     assert!(output.status.success());
     let stderr = String::from_utf8(output.stderr).unwrap();
@@ -250,7 +264,11 @@ async fn the_exit_status_and_state_say_how_the_crawl_ended() {
     std::fs::write(&config, "[politeness]\ndelay = \"0s\"\n[crawl]\nmax_retries = 0\n").unwrap();
     let run = |seed: String, out: &str, extra: &[&str]| {
         let mut child = crawld();
-        child.args(["run", "--config"]).arg(&config).args(["--seed", &seed, "--out"]).arg(dir.path().join(out));
+        child
+            .args(["run", "--allow-private-networks", "--config"])
+            .arg(&config)
+            .args(["--seed", &seed, "--out"])
+            .arg(dir.path().join(out));
         child.args(extra);
         tokio::task::spawn_blocking(move || child.output().unwrap())
     };
@@ -303,7 +321,7 @@ async fn a_seeds_file_takes_comments_and_labels_merges_duplicates_and_reports_ev
     std::fs::write(dir.path().join("seeds.txt"), seeds).unwrap();
     let run = |out: &str| {
         let mut child = crawld();
-        child.args(["run", "--config"]).arg(&config).arg("--out").arg(dir.path().join(out));
+        child.args(["run", "--allow-private-networks", "--config"]).arg(&config).arg("--out").arg(dir.path().join(out));
         tokio::task::spawn_blocking(move || child.output().unwrap())
     };
     let output = run("good").await.unwrap();
@@ -332,7 +350,7 @@ async fn a_global_concurrency_the_per_host_limits_cannot_reach_gets_a_hint() {
     let config = dir.path().join("c.toml");
     std::fs::write(&config, "[politeness]\ndelay = \"0s\"\n[output]\nprogress_interval = \"100ms\"\n").unwrap();
     let mut child = crawld();
-    child.args(["run", "--concurrency", "64", "--config"]).arg(&config);
+    child.args(["run", "--allow-private-networks", "--concurrency", "64", "--config"]).arg(&config);
     child.args(["--seed", &site.url("/"), "--out"]).arg(dir.path().join("out"));
     let output = tokio::task::spawn_blocking(move || child.output().unwrap()).await.unwrap();
     assert!(output.status.success());

@@ -10,4 +10,5 @@ mod fetching;
 mod guards;
 mod output;
 mod politeness;
+mod safety;
 mod scope;

@@ -94,6 +94,9 @@ pub struct FetchSection {
     pub robots_cache_size: NonZeroUsize,
     /// A response whose headers exceed this many bytes is refused, its body unread.
     pub max_header_bytes: NonZeroUsize,
+    /// Fetch from loopback, private, link-local and other non-public addresses (off: refused, and
+    /// recorded as such).
+    pub allow_private_networks: bool,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -188,6 +191,7 @@ impl Default for FetchSection {
             max_body_bytes: nz64(10 * 1024 * 1024),
             robots_cache_size: nz(10_000),
             max_header_bytes: nz(64 * 1024),
+            allow_private_networks: false,
         }
     }
 }

@@ -109,6 +109,7 @@ pub async fn run(config: Config, cancel: CancellationToken) -> anyhow::Result<Cr
         max_crawl_delay: config.politeness.max_crawl_delay,
         robots_cache_size: config.fetch.robots_cache_size.get(),
         max_header_bytes: config.fetch.max_header_bytes.get(),
+        allow_private_networks: config.fetch.allow_private_networks,
     })
     .context("cannot set up the HTTP client")?;
 

@@ -45,6 +45,10 @@ enum Command {
         /// host: there, raising --concurrency changes nothing.
         #[arg(long, value_name = "N")]
         concurrency: Option<std::num::NonZeroUsize>,
+        /// Also fetch from loopback, private, link-local and other non-public addresses
+        /// (fetch.allow_private_networks; refused by default).
+        #[arg(long)]
+        allow_private_networks: bool,
     },
     /// Serve a generated demo site on 127.0.0.1 and crawl it: works with no internet.
     Demo {
@@ -85,7 +89,7 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
     let cancel = CancellationToken::new();
     crawld::shutdown::install(cancel.clone());
     match command {
-        Command::Run { config, seeds, out, max_depth, max_pages, concurrency } => {
+        Command::Run { config, seeds, out, max_depth, max_pages, concurrency, allow_private_networks } => {
             let mut config = match &config {
                 Some(path) => Config::load(path)?,
                 None => Config::default(),
@@ -99,6 +103,7 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
             config.crawl.max_depth = max_depth.or(config.crawl.max_depth);
             config.crawl.max_pages = max_pages.or(config.crawl.max_pages);
             config.crawl.concurrency = concurrency.unwrap_or(config.crawl.concurrency);
+            config.fetch.allow_private_networks |= allow_private_networks;
             config.validate()?;
             crawl(config, cancel).await
         }
@@ -140,6 +145,7 @@ async fn crawl(config: Config, cancel: CancellationToken) -> anyhow::Result<Exit
         status_5xx = s.status_5xx,
         status_other = s.status_other,
         no_response = s.no_response,
+        refused_private = s.refused_private,
         robots_blocked = s.robots_blocked,
         robots_unavailable = s.robots_unavailable,
         host_down_skipped = s.host_down_skipped,

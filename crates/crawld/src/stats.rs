@@ -1,5 +1,6 @@
 //! Crawl counters: the progress line, `stats.json` and the final summary.
 
+use crawld_fetch::FetchFailure;
 use crawld_frontier::{Added, FrontierStats};
 use crawld_sink::{Dropped, PageRecord};
 use serde::Serialize;
@@ -8,7 +9,7 @@ use crate::task::{Filtered, Outcome};
 
 /// The crawl's counters. Each has one name, used alike in stats.json, the progress line, the final
 /// summary and README. Every pages.jsonl line is counted in exactly one of the status classes,
-/// `no_response`, `robots_blocked`, `robots_unavailable`, `host_down_skipped`, `internal_errors` and
+/// `no_response`, `refused_private`, `robots_blocked`, `robots_unavailable`, `host_down_skipped`, `internal_errors` and
 /// `abandoned`.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Stats {
@@ -23,6 +24,9 @@ pub struct Stats {
     pub status_other: u64,
     /// Requested, but no HTTP response came (connection failed, timed out).
     pub no_response: u64,
+    /// Not requested: the host's address is not public (loopback, private, link-local, ...) and
+    /// `fetch.allow_private_networks` is off.
+    pub refused_private: u64,
     /// Not requested: robots.txt disallows them.
     pub robots_blocked: u64,
     /// Not requested: the host's robots.txt could not be had through all retries.
@@ -72,6 +76,9 @@ impl Stats {
             Outcome::HostDown { .. } => &mut self.host_down_skipped,
             Outcome::Abandoned => &mut self.abandoned,
             Outcome::Crashed { .. } => &mut self.internal_errors,
+            Outcome::Fetched { response, .. } if matches!(response.failure, Some(FetchFailure::Refused(_))) => {
+                &mut self.refused_private
+            }
             Outcome::Fetched { response, .. } => match response.status {
                 Some(200..=299) => &mut self.status_2xx,
                 Some(300..=399) => &mut self.status_3xx,
@@ -85,7 +92,7 @@ impl Stats {
     }
 
     /// The outcome counts (each pages.jsonl line is under one of them), by name.
-    pub fn outcomes(&self) -> [(&'static str, u64); 11] {
+    pub fn outcomes(&self) -> [(&'static str, u64); 12] {
         [
             ("status_2xx", self.status_2xx),
             ("status_3xx", self.status_3xx),
@@ -93,6 +100,7 @@ impl Stats {
             ("status_5xx", self.status_5xx),
             ("status_other", self.status_other),
             ("no_response", self.no_response),
+            ("refused_private", self.refused_private),
             ("robots_blocked", self.robots_blocked),
             ("robots_unavailable", self.robots_unavailable),
             ("host_down_skipped", self.host_down_skipped),

@@ -45,6 +45,7 @@
 //! # }
 //! ```
 
+mod address;
 mod body;
 mod client;
 mod pool;

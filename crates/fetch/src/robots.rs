@@ -47,6 +47,10 @@ enum Rules {
     /// Why robots.txt could not be had.
     Unavailable(String),
     Parsed(Box<Robot>),
+    /// The request was refused before it was made (a non-public address): nothing is known, and the
+    /// page fetches, refused in the same way, carry the refusal. Not kept, so that a host whose
+    /// address changes is asked again.
+    Refused,
 }
 
 #[derive(Debug)]
@@ -67,7 +71,7 @@ impl Entry {
 
     fn verdict(&self, url: &Url) -> RobotsVerdict {
         let allowed = match &self.rules {
-            Rules::AllowAll => true,
+            Rules::AllowAll | Rules::Refused => true,
             // The robots.txt URL itself stays fetchable even when the origin is closed.
             Rules::Unavailable(_) if url.path() == "/robots.txt" => true,
             Rules::Unavailable(reason) => return RobotsVerdict::Unavailable { reason: reason.clone() },
@@ -221,9 +225,10 @@ impl RobotsCache {
             Rules::Parsed(robot) => robot.delay.and_then(|secs| crawl_delay(secs, max_delay)),
             _ => None,
         };
-        let ttl = if matches!(rules, Rules::Unavailable(_)) { Duration::ZERO } else { RULES_TTL };
+        let ttl = if matches!(rules, Rules::Unavailable(_) | Rules::Refused) { Duration::ZERO } else { RULES_TTL };
         let verdict = match &rules {
             Rules::AllowAll => "allow all",
+            Rules::Refused => "refused",
             Rules::Unavailable(_) => "unavailable",
             Rules::Parsed(_) => "rules",
         };
@@ -244,6 +249,9 @@ impl RobotsCache {
             // Bytes inside: a cheap clone, kept for the archive.
             responses.push(resp.clone());
             let status = match (resp.status, &resp.failure) {
+                (None, Some(failure @ crate::FetchFailure::Refused(_))) => {
+                    return (Rules::Refused, failure.to_string());
+                }
                 // RFC 9309 §2.3.1.4: unreachable means assume complete disallow.
                 (None, Some(failure)) => return unavailable(failure.to_string()),
                 (None, None) => return unavailable("no response".to_owned()),
