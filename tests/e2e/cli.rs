@@ -74,7 +74,11 @@ async fn run_crawls_with_command_line_overrides() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
     let config = dir.path().join("c.toml");
-    std::fs::write(&config, "seeds = [\"http://127.0.0.1:9/ignored\"]\n[politeness]\ndelay = \"0s\"\n").unwrap();
+    std::fs::write(
+        &config,
+        "seeds = [\"http://127.0.0.1:9/ignored\"]\ncrawl.sitemaps = false\n[politeness]\ndelay = \"0s\"\n",
+    )
+    .unwrap();
     let mut child = crawld();
     child
         .args(["run", "--allow-private-networks", "--config"])
@@ -232,7 +236,8 @@ async fn a_guard_warns_once_per_host_however_many_pages_it_cuts() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
     let config = dir.path().join("c.toml");
-    std::fs::write(&config, "[politeness]\ndelay = \"0s\"\n[scope]\nmax_links_per_page = 1\n").unwrap();
+    std::fs::write(&config, "crawl.sitemaps = false\n[politeness]\ndelay = \"0s\"\n[scope]\nmax_links_per_page = 1\n")
+        .unwrap();
     let mut child = crawld();
     child
         .args(["run", "--allow-private-networks", "--config"])
@@ -261,7 +266,7 @@ async fn the_exit_status_and_state_say_how_the_crawl_ended() {
     .await;
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("c.toml");
-    std::fs::write(&config, "[politeness]\ndelay = \"0s\"\n[crawl]\nmax_retries = 0\n").unwrap();
+    std::fs::write(&config, "[politeness]\ndelay = \"0s\"\n[crawl]\nmax_retries = 0\nsitemaps = false\n").unwrap();
     let run = |seed: String, out: &str, extra: &[&str]| {
         let mut child = crawld();
         child
@@ -311,7 +316,8 @@ async fn a_seeds_file_takes_comments_and_labels_merges_duplicates_and_reports_ev
     let site = Site::start("127.0.0.1", [("/", Page::links(&[])), ("/a", Page::links(&[]))]).await;
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("c.toml");
-    std::fs::write(&config, "seeds_file = \"seeds.txt\"\n[politeness]\ndelay = \"0s\"\n").unwrap();
+    std::fs::write(&config, "seeds_file = \"seeds.txt\"\ncrawl.sitemaps = false\n[politeness]\ndelay = \"0s\"\n")
+        .unwrap();
     let seeds = format!(
         "# seeds\n{home}  # the home page\n{a}\tpage a\n{home_again}\n\n{a}\n",
         home = site.url("/"),
@@ -348,7 +354,11 @@ async fn a_global_concurrency_the_per_host_limits_cannot_reach_gets_a_hint() {
     site.route_prefix("/p", Page::links(&[]).delay(Duration::from_millis(100)));
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("c.toml");
-    std::fs::write(&config, "[politeness]\ndelay = \"0s\"\n[output]\nprogress_interval = \"100ms\"\n").unwrap();
+    std::fs::write(
+        &config,
+        "crawl.sitemaps = false\n[politeness]\ndelay = \"0s\"\n[output]\nprogress_interval = \"100ms\"\n",
+    )
+    .unwrap();
     let mut child = crawld();
     child.args(["run", "--allow-private-networks", "--concurrency", "64", "--config"]).arg(&config);
     child.args(["--seed", &site.url("/"), "--out"]).arg(dir.path().join("out"));

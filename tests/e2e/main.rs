@@ -12,3 +12,4 @@ mod output;
 mod politeness;
 mod safety;
 mod scope;
+mod sitemaps;

@@ -18,7 +18,7 @@ use std::time::Duration;
 use anyhow::Context;
 use crawld_extract::{Scope, ScopeRules, fingerprint};
 use crawld_fetch::{FetchConfig, FetchPool, Fetcher, Retry};
-use crawld_frontier::{Added, Candidate, Frontier, FrontierConfig, HostId, Lease, Next};
+use crawld_frontier::{Added, Candidate, Frontier, FrontierConfig, HostId, Lease, Next, Via};
 use crawld_sink::{PageRecord, Sink, SinkOptions};
 use rand::Rng;
 use tokio::time::Instant;
@@ -128,6 +128,7 @@ pub async fn run(config: Config, cancel: CancellationToken) -> anyhow::Result<Cr
         max_depth: config.crawl.max_depth,
         max_redirects: config.crawl.max_redirects,
         warc: config.output.warc,
+        sitemaps: crate::sitemaps::Sitemaps::new(&config),
     });
     let mut duplicate_seeds = 0;
     for seed in &config.seeds {
@@ -332,12 +333,16 @@ impl Crawl<'_> {
 
     /// Hand a finished fetch to the sink and its links to the frontier; or queue it again for a retry.
     async fn finish(&mut self, finished: Finished, stopping: bool) -> anyhow::Result<()> {
-        let Finished { lease, end, robots_txt, archive } = finished;
+        let Finished { lease, end, robots_txt, archive, discovered } = finished;
         self.in_flight.remove(&lease.fingerprint);
         let now = Instant::now().into_std();
         for pair in robots_txt {
             self.stats.robots_txt_archived += 1;
             self.sink.archive(pair).await.context("cannot write to the output directory")?;
+        }
+        for candidate in discovered {
+            let added = self.frontier.add(candidate);
+            self.stats.count_sitemap_url(added);
         }
         let outcome = match end {
             End::RobotsTxtOnly { crawl_delay } => {
@@ -386,6 +391,7 @@ impl Crawl<'_> {
                     depth: lease.depth + 1,
                     parent: Some(parent.clone()),
                     redirects: 0,
+                    via: Via::Link,
                 });
                 self.stats.count_added(added);
             }
@@ -399,6 +405,7 @@ impl Crawl<'_> {
                     depth: lease.depth + 1,
                     parent: Some(parent),
                     redirects: lease.redirects + 1,
+                    via: Via::Link,
                 });
                 self.stats.count_added(added);
             }

@@ -11,6 +11,7 @@
 //! - [`config`]: the TOML config, checked with `file:line` errors.
 //! - [`crawl`]: the scheduler loop that owns the fetch pool.
 //! - [`task`]: one fetch, run inside the pool.
+//! - [`sitemaps`]: a site's sitemaps, and which of their entries are queued.
 //! - [`demo`]: a generated site on loopback, for `crawld demo` and for trying crawld without internet.
 //! - [`shutdown`]: Ctrl-C / SIGTERM handling.
 
@@ -18,6 +19,7 @@ pub mod config;
 pub mod crawl;
 pub mod demo;
 pub mod shutdown;
+pub mod sitemaps;
 pub mod stats;
 pub mod task;
 

@@ -51,6 +51,12 @@ pub struct Stats {
     pub links_lowered: u64,
     /// In-scope links deeper than `crawl.max_depth`.
     pub links_too_deep: u64,
+    /// Sitemaps and sitemap entries queued for the first time (`"via":"sitemap"`).
+    pub sitemap_urls: u64,
+    /// Sitemap entries left out because robots.txt disallows them.
+    pub sitemap_disallowed: u64,
+    /// Sitemap entries past the 50,000 of one sitemap or `crawl.max_sitemap_urls` of one site.
+    pub sitemap_over_cap: u64,
     /// URLs (links or redirect targets) a guard kept out of the crawl, by guard.
     pub dropped: DroppedCounts,
     /// Links and redirect targets outside the configured scope, by rule.
@@ -114,6 +120,16 @@ impl Stats {
         self.dropped.add(&filtered.dropped);
         self.out_of_scope.add(&filtered.out_of_scope);
         self.links_too_deep += filtered.too_deep;
+        self.sitemap_disallowed += filtered.sitemap_disallowed;
+        self.sitemap_over_cap += filtered.sitemap_over_cap;
+    }
+
+    /// A sitemap, or an entry of one, offered to the frontier.
+    pub fn count_sitemap_url(&mut self, added: Added) {
+        if added == Added::New {
+            self.sitemap_urls += 1;
+        }
+        self.count_added(added);
     }
 
     pub fn count_added(&mut self, added: Added) {

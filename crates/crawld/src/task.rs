@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use crawld_extract::{OutOfScope, Scope, decode_html, extract_links, fingerprint, is_html};
 use crawld_fetch::{FetchFailure, Fetcher, Response, RobotsVerdict};
-use crawld_frontier::{Lease, SeenSet};
+use crawld_frontier::{Candidate, Lease, SeenSet, Via};
 use crawld_sink::{Dropped, HttpExchange, PageRecord, Truncation, WarcPair};
 use futures_util::FutureExt;
 use tracing::{debug, instrument};
@@ -28,6 +28,7 @@ pub struct TaskContext {
     pub max_redirects: u8,
     /// Encode WARC records (output.warc).
     pub warc: bool,
+    pub sitemaps: crate::sitemaps::Sitemaps,
 }
 
 impl TaskContext {
@@ -46,6 +47,9 @@ pub struct Finished {
     pub robots_txt: Vec<WarcPair>,
     /// The page's exchange encoded as WARC records, when a response came and WARC is on.
     pub archive: Option<WarcPair>,
+    /// URLs to queue that are not links of the page: the site's sitemaps (with its first lease), or
+    /// the entries of a sitemap.
+    pub discovered: Vec<Candidate>,
 }
 
 /// How a task ended.
@@ -62,7 +66,7 @@ pub enum End {
 
 impl Finished {
     fn page(lease: Lease, outcome: Outcome, robots_txt: Vec<WarcPair>) -> Finished {
-        Finished { lease, end: End::Page(Box::new(outcome)), robots_txt, archive: None }
+        Finished { lease, end: End::Page(Box::new(outcome)), robots_txt, archive: None, discovered: Vec::new() }
     }
 }
 
@@ -94,7 +98,7 @@ pub enum Outcome {
         /// An in-scope redirect target, within `max_redirects`.
         redirect: Option<Redirect>,
         /// What was left out of the links and the redirect, and why.
-        filtered: Filtered,
+        filtered: Box<Filtered>,
     },
 }
 
@@ -117,11 +121,15 @@ pub struct Filtered {
     pub out_of_scope: OutOfScopeCounts,
     /// In scope, but deeper than `max_depth`.
     pub too_deep: u64,
+    /// Sitemap entries robots.txt disallows.
+    pub sitemap_disallowed: u64,
+    /// Sitemap entries past the per-sitemap or per-site cap.
+    pub sitemap_over_cap: u64,
 }
 
 impl Filtered {
     /// Whether the crawl may follow `url`; counts the reason when not.
-    fn admit(&mut self, scope: &Scope, url: &Url, found_on: &Url) -> bool {
+    pub(crate) fn admit(&mut self, scope: &Scope, url: &Url, found_on: &Url) -> bool {
         let Err(reason) = scope.check(url) else { return true };
         debug!(url = %url, found_on = %found_on, %reason, "not followed");
         let d = &mut self.dropped;
@@ -223,21 +231,35 @@ async fn fetch_page(ctx: std::sync::Arc<TaskContext>, lease: Lease) -> Finished 
         match verdict {
             RobotsVerdict::Disallowed { crawl_delay } => {
                 let robots = lease.first_of_host.then_some(crawl_delay);
-                return Finished::page(lease, Outcome::Blocked { robots }, robots_txt);
+                let discovered = ctx.sitemaps.roots(&ctx, &lease).await;
+                return Finished { discovered, ..Finished::page(lease, Outcome::Blocked { robots }, robots_txt) };
             }
             RobotsVerdict::Unavailable { reason } => {
                 return Finished::page(lease, Outcome::RobotsUnavailable { reason }, robots_txt);
             }
             RobotsVerdict::Allowed { crawl_delay } if lease.first_of_host => {
-                return Finished { lease, end: End::RobotsTxtOnly { crawl_delay }, robots_txt, archive: None };
+                let discovered = ctx.sitemaps.roots(&ctx, &lease).await;
+                let end = End::RobotsTxtOnly { crawl_delay };
+                return Finished { lease, end, robots_txt, archive: None, discovered };
             }
             RobotsVerdict::Allowed { .. } => {}
         }
     }
+    // Without robots.txt, the first lease of a host still finds its sitemaps.
+    let mut discovered = ctx.sitemaps.roots(&ctx, &lease).await;
 
     let mut response = ctx.fetcher.fetch(&lease.url).await;
     let mut filtered = Filtered::default();
-    let (found, links) = links_of(&ctx, &lease, &response, &mut filtered);
+    let (found, links) = if ctx.sitemaps.is_sitemap(&lease, &response) {
+        let (found, entries) = ctx.sitemaps.entries(&ctx, &lease, &response, &mut filtered).await;
+        discovered.extend(entries);
+        (found, Vec::new())
+    } else if lease.via == Via::SitemapRoot {
+        // A sitemap crawld went looking for is no page of the site: what it holds is not followed.
+        (0, Vec::new())
+    } else {
+        links_of(&ctx, &lease, &response, &mut filtered)
+    };
     let redirect = redirect_of(&ctx, &lease, &response, &mut filtered);
     let archive = archive(&ctx, &response);
     let stored_bytes = response.exchange.as_ref().map_or(0, |e| e.raw_body.len() as u64);
@@ -251,8 +273,15 @@ async fn fetch_page(ctx: std::sync::Arc<TaskContext>, lease: Lease) -> Finished 
     {
         response.location = None;
     }
-    let outcome = Outcome::Fetched { response: Box::new(response), stored_bytes, found, links, redirect, filtered };
-    Finished { archive, ..Finished::page(lease, outcome, robots_txt) }
+    let outcome = Outcome::Fetched {
+        response: Box::new(response),
+        stored_bytes,
+        found,
+        links,
+        redirect,
+        filtered: Box::new(filtered),
+    };
+    Finished { archive, discovered, ..Finished::page(lease, outcome, robots_txt) }
 }
 
 /// A response's exchange as WARC records, made here so that compression runs on every core.
@@ -353,7 +382,8 @@ pub fn page_record(lease: &Lease, outcome: &Outcome) -> PageRecord {
             ..response_record(response, lease.depth)
         },
     };
-    PageRecord { parent: lease.parent.as_deref().map(str::to_owned), attempts: lease.retries + 1, ..record }
+    let via = (lease.via != Via::Link).then_some("sitemap");
+    PageRecord { parent: lease.parent.as_deref().map(str::to_owned), attempts: lease.retries + 1, via, ..record }
 }
 
 /// What a response says, as a record at `depth` (no parent, first attempt, no links counted).

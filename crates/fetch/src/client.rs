@@ -168,6 +168,15 @@ impl Fetcher {
         self.inner.robots.verdict_and_responses(self, url).await
     }
 
+    /// The `Sitemap:` lines of the robots.txt of `url`'s origin, as absolute http(s) URLs (a few dozen at
+    /// most), from the cache (loading robots.txt if it is not there). Empty with `respect_robots = false`.
+    pub async fn robots_sitemaps(&self, url: &Url) -> Vec<Url> {
+        if !self.inner.cfg.respect_robots {
+            return Vec::new();
+        }
+        self.inner.robots.sitemaps(self, url).await
+    }
+
     /// How many robots.txt requests were made (each redirect hop counts).
     pub fn robots_fetched(&self) -> u64 {
         self.inner.robots.requests()

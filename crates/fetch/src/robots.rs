@@ -19,6 +19,8 @@ use crate::client::Fetcher;
 const MAX_ROBOTS_BYTES: u64 = 512 * 1024;
 /// RFC 9309 §2.3.1.2: follow at least five consecutive redirects.
 const MAX_REDIRECTS: usize = 5;
+/// `Sitemap:` lines kept of one robots.txt at most.
+const MAX_SITEMAPS: usize = 50;
 /// RFC 9309 §2.4: do not use a cached robots.txt for more than 24 hours.
 const RULES_TTL: Duration = Duration::from_secs(24 * 3600);
 
@@ -59,6 +61,8 @@ struct Entry {
     crawl_delay: Option<Duration>,
     loaded: Instant,
     expires: Instant,
+    /// Its `Sitemap:` lines, as absolute http(s) URLs (at most [`MAX_SITEMAPS`]).
+    sitemaps: Vec<Url>,
     /// The responses of the load, until one caller takes them for the archive.
     responses: Mutex<Vec<Response>>,
 }
@@ -66,7 +70,14 @@ struct Entry {
 impl Entry {
     fn new(rules: Rules, crawl_delay: Option<Duration>, ttl: Duration, responses: Vec<Response>) -> Entry {
         let loaded = Instant::now();
-        Entry { rules, crawl_delay, loaded, expires: loaded + ttl, responses: Mutex::new(responses) }
+        Entry {
+            rules,
+            crawl_delay,
+            loaded,
+            expires: loaded + ttl,
+            sitemaps: Vec::new(),
+            responses: Mutex::new(responses),
+        }
     }
 
     fn verdict(&self, url: &Url) -> RobotsVerdict {
@@ -144,6 +155,12 @@ impl RobotsCache {
             return RobotsVerdict::Allowed { crawl_delay: None };
         };
         self.entry(fetcher, &origin).await.verdict(url)
+    }
+
+    /// The `Sitemap:` lines of the robots.txt of `url`'s origin (loading it if need be).
+    pub(crate) async fn sitemaps(&self, fetcher: &Fetcher, url: &Url) -> Vec<Url> {
+        let Some(origin) = origin_of(url) else { return Vec::new() };
+        self.entry(fetcher, &origin).await.sitemaps.clone()
     }
 
     pub(crate) async fn verdict_and_responses(&self, fetcher: &Fetcher, url: &Url) -> (RobotsVerdict, Vec<Response>) {
@@ -233,7 +250,11 @@ impl RobotsCache {
             Rules::Parsed(_) => "rules",
         };
         debug!(origin, verdict, how = %how, crawl_delay_ms = crawl_delay.map(|d| d.as_millis() as u64), "robots.txt");
-        Arc::new(Entry::new(rules, crawl_delay, ttl, responses))
+        let sitemaps = match (&rules, responses.last()) {
+            (Rules::Parsed(robot), Some(last)) => sitemap_urls(&last.url, &robot.sitemaps),
+            _ => Vec::new(),
+        };
+        Arc::new(Entry { sitemaps, ..Entry::new(rules, crawl_delay, ttl, responses) })
     }
 
     /// Fetches and interprets the origin's robots.txt; the text says what decided it, for the log.
@@ -343,6 +364,23 @@ fn without_rejected_lines(agent: &str, body: &[u8]) -> (Vec<u8>, usize) {
         start = end + 1;
     }
     (body, dropped)
+}
+
+/// The `Sitemap:` values that are http(s) URLs (relative ones resolved against robots.txt's URL), each
+/// once, at most [`MAX_SITEMAPS`].
+fn sitemap_urls(robots_url: &Url, lines: &[String]) -> Vec<Url> {
+    let mut urls: Vec<Url> = Vec::new();
+    for line in lines {
+        let Ok(mut url) = robots_url.join(line.trim()) else { continue };
+        url.set_fragment(None);
+        if matches!(url.scheme(), "http" | "https") && !urls.contains(&url) {
+            urls.push(url);
+            if urls.len() == MAX_SITEMAPS {
+                break;
+            }
+        }
+    }
+    urls
 }
 
 /// Crawl-delay seconds as a Duration, capped; nonsense (negative, NaN, infinite, zero) gives none.

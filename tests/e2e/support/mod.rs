@@ -31,6 +31,9 @@ pub fn config(seeds: &[String]) -> (Config, tempfile::TempDir) {
     config.output.progress_interval = Duration::from_secs(60);
     // The test sites are on loopback, which a crawl refuses by default.
     config.fetch.allow_private_networks = true;
+    // No /sitemap.xml lookups, which would add a line to every test's output; tests/e2e/sitemaps.rs
+    // turns them on.
+    config.crawl.sitemaps = false;
     (config, dir)
 }
 
