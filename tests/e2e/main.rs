@@ -10,6 +10,7 @@ mod fetching;
 mod guards;
 mod output;
 mod politeness;
+mod robots_refetch;
 mod safety;
 mod scope;
 mod sitemaps;

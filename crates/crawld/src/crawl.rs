@@ -110,6 +110,7 @@ pub async fn run(config: Config, cancel: CancellationToken) -> anyhow::Result<Cr
         robots_cache_size: config.fetch.robots_cache_size.get(),
         max_header_bytes: config.fetch.max_header_bytes.get(),
         allow_private_networks: config.fetch.allow_private_networks,
+        robots_redirect_delay: config.politeness.delay,
     })
     .context("cannot set up the HTTP client")?;
 

@@ -55,8 +55,8 @@ pub struct Finished {
 /// How a task ended.
 #[derive(Debug)]
 pub enum End {
-    /// The first lease of a host fetched the host's robots.txt, which allows the URL, and went no
-    /// further. The URL goes back to the frontier, which opens the host up to its concurrency at once;
+    /// The first lease of a host (or one that had to fetch robots.txt again, its cached copy expired
+    /// or evicted) fetched the host's robots.txt, which allows the URL, and went no further. The URL goes back to the frontier, which opens the host up to its concurrency at once;
     /// the URL waits out the host's delay there, queued rather than in flight, so that a slow first
     /// page never holds the rest of its host back.
     RobotsTxtOnly { crawl_delay: Option<Duration> },
@@ -74,7 +74,7 @@ impl Finished {
 pub enum Outcome {
     /// robots.txt disallows the URL; nothing was requested.
     Blocked {
-        /// The host's Crawl-delay, reported with the host's first lease.
+        /// The host's Crawl-delay, reported by a lease that (re)loaded robots.txt.
         robots: Option<Option<Duration>>,
     },
     /// robots.txt could not be had, so the URL was not requested; worth a retry.
@@ -85,7 +85,7 @@ pub enum Outcome {
     Abandoned,
     /// The task panicked (a bug). The URL is recorded with the panic message so that its lease is
     /// returned and its BFS level can drain.
-    Crashed { first_of_host: bool, message: String },
+    Crashed { message: String },
     Fetched {
         /// The response, without its body: the links and the archived records are all that is kept of it.
         response: Box<Response>,
@@ -150,7 +150,9 @@ impl Outcome {
     /// `Some(crawl_delay)` when this outcome carries the host's robots.txt verdict for the frontier.
     pub fn robots_delay(&self) -> Option<Option<Duration>> {
         match self {
-            Outcome::Crashed { first_of_host, .. } => first_of_host.then_some(None),
+            // A crash says nothing of robots.txt: the host stays at one request at a time, and its
+            // next lease asks robots.txt again.
+            Outcome::Crashed { .. } => None,
             Outcome::Blocked { robots } => *robots,
             Outcome::Fetched { .. } => None,
             // The verdict is still unknown: the host stays at one request at a time.
@@ -207,7 +209,7 @@ pub fn abandoned(lease: Lease) -> Finished {
 
 /// One fetch task. Never loses its lease: a panic inside becomes [`Outcome::Crashed`].
 pub async fn run(ctx: std::sync::Arc<TaskContext>, lease: Lease) -> Finished {
-    let (kept, first_of_host) = (lease.clone(), lease.first_of_host);
+    let kept = lease.clone();
     match AssertUnwindSafe(fetch_page(ctx, lease)).catch_unwind().await {
         Ok(finished) => finished,
         Err(panic) => {
@@ -217,7 +219,7 @@ pub async fn run(ctx: std::sync::Arc<TaskContext>, lease: Lease) -> Finished {
                 .or_else(|| panic.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "unknown panic".to_owned());
             tracing::error!(url = %kept.url, %message, "fetch task panicked");
-            Finished::page(kept, Outcome::Crashed { first_of_host, message }, Vec::new())
+            Finished::page(kept, Outcome::Crashed { message }, Vec::new())
         }
     }
 }
@@ -228,16 +230,20 @@ async fn fetch_page(ctx: std::sync::Arc<TaskContext>, lease: Lease) -> Finished 
     if ctx.fetcher.config().respect_robots {
         let (verdict, responses) = ctx.fetcher.robots_for_archive(&lease.url).await;
         robots_txt = responses.iter().filter_map(|r| archive(&ctx, r)).collect();
+        // This task (re)loaded robots.txt from the host, as a host's first lease does and as a later
+        // one does when the cached copy expired or was evicted: the page waits for the host's delay
+        // (and its Crawl-delay, which may have changed) instead of following back-to-back.
+        let loaded = lease.first_of_host || responses.iter().any(|r| r.status.is_some());
         match verdict {
             RobotsVerdict::Disallowed { crawl_delay } => {
-                let robots = lease.first_of_host.then_some(crawl_delay);
+                let robots = loaded.then_some(crawl_delay);
                 let discovered = ctx.sitemaps.roots(&ctx, &lease).await;
                 return Finished { discovered, ..Finished::page(lease, Outcome::Blocked { robots }, robots_txt) };
             }
             RobotsVerdict::Unavailable { reason } => {
                 return Finished::page(lease, Outcome::RobotsUnavailable { reason }, robots_txt);
             }
-            RobotsVerdict::Allowed { crawl_delay } if lease.first_of_host => {
+            RobotsVerdict::Allowed { crawl_delay } if loaded => {
                 let discovered = ctx.sitemaps.roots(&ctx, &lease).await;
                 let end = End::RobotsTxtOnly { crawl_delay };
                 return Finished { lease, end, robots_txt, archive: None, discovered };
@@ -399,5 +405,20 @@ fn response_record(r: &Response, depth: u32) -> PageRecord {
         redirect: r.location.as_ref().map(|l| l.to_string()),
         truncated: truncation(r),
         ..PageRecord::new(r.url.as_str(), depth)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Regression (defect 4): a host's first lease that crashed reported an empty robots.txt verdict,
+    /// which lifted the host's one-at-a-time gate without robots.txt ever being read.
+    #[test]
+    fn a_crash_reports_no_robots_verdict() {
+        let crashed = Outcome::Crashed { message: "bug".to_owned() };
+        assert_eq!(crashed.robots_delay(), None);
+        assert!(crashed.made_a_request());
+        assert_eq!(Outcome::Blocked { robots: Some(None) }.robots_delay(), Some(None));
     }
 }

@@ -49,6 +49,9 @@ pub struct FetchConfig {
     /// (the ones then connected to) and on IP-literal hosts, for every request including redirect hops
     /// and robots.txt.
     pub allow_private_networks: bool,
+    /// Pause before following each redirect of a robots.txt: the host's politeness delay, as between
+    /// any two requests to it.
+    pub robots_redirect_delay: Duration,
 }
 
 impl Default for FetchConfig {
@@ -63,6 +66,7 @@ impl Default for FetchConfig {
             robots_cache_size: 10_000,
             max_header_bytes: 64 * 1024,
             allow_private_networks: false,
+            robots_redirect_delay: Duration::from_millis(250),
         }
     }
 }

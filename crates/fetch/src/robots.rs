@@ -292,9 +292,16 @@ impl RobotsCache {
                     return (parse(fetcher.agent_token(), resp.body).await, format!("{status}"));
                 }
                 300..=399 => match resp.location {
-                    Some(next) if hops < MAX_REDIRECTS && matches!(next.scheme(), "http" | "https") => {
+                    // Only within the site, as a crawl's scope is: a robots.txt must not send the
+                    // crawler to another server, whose politeness this one does not govern.
+                    Some(next) if !same_site(&target, &next) => {
+                        return (Rules::AllowAll, format!("{status} redirect to another site not followed: {next}"));
+                    }
+                    Some(next) if hops < MAX_REDIRECTS => {
                         hops += 1;
                         target = next;
+                        // Paced like any two requests to the host.
+                        tokio::time::sleep(fetcher.config().robots_redirect_delay).await;
                     }
                     // §2.3.1.2: past the redirect limit robots.txt counts as unavailable.
                     _ => return (Rules::AllowAll, format!("{status} redirect unusable after {hops} hops")),
@@ -392,6 +399,15 @@ fn crawl_delay(secs: f32, max: Duration) -> Option<Duration> {
     Some(Duration::try_from_secs_f32(secs).unwrap_or(max).min(max))
 }
 
+/// Whether a redirect from `from` stays on its site: http or https, the same host, and the same port
+/// or a default one (80, 443), as crawld's scope counts a site.
+fn same_site(from: &Url, to: &Url) -> bool {
+    let port = to.port_or_known_default();
+    matches!(to.scheme(), "http" | "https")
+        && to.host_str().is_some_and(|h| Some(h) == from.host_str())
+        && (port == from.port_or_known_default() || matches!(port, Some(80 | 443)))
+}
+
 /// `scheme://host:port`, the unit robots.txt applies to.
 fn origin_of(url: &Url) -> Option<String> {
     if !matches!(url.scheme(), "http" | "https") {
@@ -416,6 +432,23 @@ mod tests {
         assert_eq!(o("http://[::1]:9/").as_deref(), Some("http://[::1]:9"));
         assert_eq!(o("mailto:a@b.c"), None);
         assert_eq!(o("ftp://example.com/"), None);
+    }
+
+    #[test]
+    fn robots_txt_redirects_stay_on_the_site() {
+        let from = Url::parse("http://example.org/robots.txt").unwrap();
+        let to = |s: &str| same_site(&from, &Url::parse(s).unwrap());
+        assert!(to("https://example.org/robots.txt"));
+        assert!(to("http://EXAMPLE.org:80/moved/robots.txt"));
+        assert!(to("https://example.org:443/x"));
+        assert!(!to("http://example.org:8080/robots.txt"), "another server");
+        assert!(!to("http://www.example.org/robots.txt"));
+        assert!(!to("http://169.254.169.254/latest/meta-data"));
+        assert!(!to("ftp://example.org/robots.txt"));
+        let from = Url::parse("http://127.0.0.1:8080/robots.txt").unwrap();
+        assert!(same_site(&from, &Url::parse("http://127.0.0.1:8080/r").unwrap()));
+        assert!(same_site(&from, &Url::parse("https://127.0.0.1/r").unwrap()));
+        assert!(!same_site(&from, &Url::parse("http://127.0.0.1:9090/r").unwrap()));
     }
 
     #[test]

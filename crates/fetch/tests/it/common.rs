@@ -29,6 +29,7 @@ pub fn config() -> FetchConfig {
         max_header_bytes: 64 * 1024,
         // The test servers are on loopback.
         allow_private_networks: true,
+        robots_redirect_delay: Duration::ZERO,
     }
 }
 
