@@ -8,6 +8,7 @@ mod bfs;
 mod cli;
 mod fetching;
 mod guards;
+mod hostile;
 mod output;
 mod politeness;
 mod robots_refetch;
