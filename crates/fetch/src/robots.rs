@@ -250,8 +250,14 @@ impl RobotsCache {
             Rules::Parsed(_) => "rules",
         };
         debug!(origin, verdict, how = %how, crawl_delay_ms = crawl_delay.map(|d| d.as_millis() as u64), "robots.txt");
-        let sitemaps = match (&rules, responses.last()) {
-            (Rules::Parsed(robot), Some(last)) => sitemap_urls(&last.url, &robot.sitemaps),
+        let mut rules = rules;
+        let sitemaps = match (&mut rules, responses.last()) {
+            (Rules::Parsed(robot), Some(last)) => {
+                // The lines themselves are not kept: a robots.txt of nothing but Sitemap lines would
+                // otherwise sit in the cache at full size.
+                let lines = std::mem::take(&mut robot.sitemaps);
+                sitemap_urls(&last.url, &lines)
+            }
             _ => Vec::new(),
         };
         Arc::new(Entry { sitemaps, ..Entry::new(rules, crawl_delay, ttl, responses) })
@@ -388,6 +394,22 @@ fn sitemap_urls(robots_url: &Url, lines: &[String]) -> Vec<Url> {
         }
     }
     urls
+}
+
+/// robots.txt as crawld reads it, without the network: the verdict for `url`, the Crawl-delay, and the
+/// Sitemap URLs. For the fuzz target (`fuzz/`) and tests.
+pub(crate) fn read_offline(agent: &str, body: &[u8], url: &Url) -> (RobotsVerdict, Vec<Url>) {
+    let rules = parse_rules(agent, body);
+    let (crawl_delay, sitemaps) = match &rules {
+        Rules::Parsed(robot) => (
+            robot.delay.and_then(|secs| crawl_delay(secs, Duration::from_secs(30))),
+            Url::parse("http://robots.invalid/robots.txt")
+                .map(|base| sitemap_urls(&base, &robot.sitemaps))
+                .unwrap_or_default(),
+        ),
+        _ => (None, Vec::new()),
+    };
+    (Entry::new(rules, crawl_delay, Duration::ZERO, Vec::new()).verdict(url), sitemaps)
 }
 
 /// Crawl-delay seconds as a Duration, capped; nonsense (negative, NaN, infinite, zero) gives none.
