@@ -20,7 +20,9 @@ fn help_documents_every_command() {
         assert!(text.contains(command), "--help mentions {command}: {text}");
     }
     let run = String::from_utf8(crawld().args(["run", "--help"]).output().unwrap().stdout).unwrap();
-    for flag in ["--config", "--seed", "--out", "--max-depth", "--max-pages", "--concurrency"] {
+    for flag in
+        ["--config", "--seed", "--out", "--max-depth", "--max-pages", "--concurrency", "--allow-private-networks"]
+    {
         assert!(run.contains(flag), "run --help documents {flag}");
     }
     assert!(run.contains("per_host_concurrency"), "run --help says what limits a crawl of one host: {run}");
@@ -53,7 +55,11 @@ fn a_bad_config_stops_start_up_with_file_line_and_key() {
 fn a_crawl_that_cannot_claim_its_output_directory_never_says_it_started() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("pages.jsonl"), "").unwrap();
-    let output = crawld().args(["run", "--seed", "http://127.0.0.1:9/", "--out"]).arg(dir.path()).output().unwrap();
+    let output = crawld()
+        .args(["run", "--allow-private-networks", "--seed", "http://127.0.0.1:9/", "--out"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
     assert_eq!(output.status.code(), Some(1));
     let stderr = String::from_utf8(output.stderr).unwrap();
     assert!(stderr.contains("not a crawld output directory"), "{stderr}");
@@ -68,10 +74,14 @@ async fn run_crawls_with_command_line_overrides() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
     let config = dir.path().join("c.toml");
-    std::fs::write(&config, "seeds = [\"http://127.0.0.1:9/ignored\"]\n[politeness]\ndelay = \"0s\"\n").unwrap();
+    std::fs::write(
+        &config,
+        "seeds = [\"http://127.0.0.1:9/ignored\"]\ncrawl.sitemaps = false\n[politeness]\ndelay = \"0s\"\n",
+    )
+    .unwrap();
     let mut child = crawld();
     child
-        .args(["run", "--config"])
+        .args(["run", "--allow-private-networks", "--config"])
         .arg(&config)
         .args(["--seed", &site.url("/"), "--max-depth", "1", "--out"])
         .arg(&out);
@@ -97,8 +107,12 @@ async fn sigterm_stops_gracefully_keeping_everything_recorded() {
     }
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
-    let mut child =
-        crawld().args(["run", "--seed", &site.url("/"), "--out"]).arg(&out).stderr(Stdio::piped()).spawn().unwrap();
+    let mut child = crawld()
+        .args(["run", "--allow-private-networks", "--seed", &site.url("/"), "--out"])
+        .arg(&out)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
     let started = Instant::now();
     while Output::lines_in(&out) < 5 {
         assert!(started.elapsed() < Duration::from_secs(20), "the crawl got going");
@@ -307,9 +321,14 @@ async fn a_guard_warns_once_per_host_however_many_pages_it_cuts() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
     let config = dir.path().join("c.toml");
-    std::fs::write(&config, "[politeness]\ndelay = \"0s\"\n[scope]\nmax_links_per_page = 1\n").unwrap();
+    std::fs::write(&config, "crawl.sitemaps = false\n[politeness]\ndelay = \"0s\"\n[scope]\nmax_links_per_page = 1\n")
+        .unwrap();
     let mut child = crawld();
-    child.args(["run", "--config"]).arg(&config).args(["--seed", &site.url("/"), "--out"]).arg(&out);
+    child
+        .args(["run", "--allow-private-networks", "--config"])
+        .arg(&config)
+        .args(["--seed", &site.url("/"), "--out"])
+        .arg(&out);
     let output = tokio::task::spawn_blocking(move || child.output().unwrap()).await.unwrap();
     assert!(output.status.success());
     let stderr = String::from_utf8(output.stderr).unwrap();
@@ -332,10 +351,14 @@ async fn the_exit_status_and_state_say_how_the_crawl_ended() {
     .await;
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("c.toml");
-    std::fs::write(&config, "[politeness]\ndelay = \"0s\"\n[crawl]\nmax_retries = 0\n").unwrap();
+    std::fs::write(&config, "[politeness]\ndelay = \"0s\"\n[crawl]\nmax_retries = 0\nsitemaps = false\n").unwrap();
     let run = |seed: String, out: &str, extra: &[&str]| {
         let mut child = crawld();
-        child.args(["run", "--config"]).arg(&config).args(["--seed", &seed, "--out"]).arg(dir.path().join(out));
+        child
+            .args(["run", "--allow-private-networks", "--config"])
+            .arg(&config)
+            .args(["--seed", &seed, "--out"])
+            .arg(dir.path().join(out));
         child.args(extra);
         tokio::task::spawn_blocking(move || child.output().unwrap())
     };
@@ -378,7 +401,8 @@ async fn a_seeds_file_takes_comments_and_labels_merges_duplicates_and_reports_ev
     let site = Site::start("127.0.0.1", [("/", Page::links(&[])), ("/a", Page::links(&[]))]).await;
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("c.toml");
-    std::fs::write(&config, "seeds_file = \"seeds.txt\"\n[politeness]\ndelay = \"0s\"\n").unwrap();
+    std::fs::write(&config, "seeds_file = \"seeds.txt\"\ncrawl.sitemaps = false\n[politeness]\ndelay = \"0s\"\n")
+        .unwrap();
     let seeds = format!(
         "# seeds\n{home}  # the home page\n{a}\tpage a\n{home_again}\n\n{a}\n",
         home = site.url("/"),
@@ -388,7 +412,7 @@ async fn a_seeds_file_takes_comments_and_labels_merges_duplicates_and_reports_ev
     std::fs::write(dir.path().join("seeds.txt"), seeds).unwrap();
     let run = |out: &str| {
         let mut child = crawld();
-        child.args(["run", "--config"]).arg(&config).arg("--out").arg(dir.path().join(out));
+        child.args(["run", "--allow-private-networks", "--config"]).arg(&config).arg("--out").arg(dir.path().join(out));
         tokio::task::spawn_blocking(move || child.output().unwrap())
     };
     let output = run("good").await.unwrap();
@@ -415,9 +439,13 @@ async fn a_global_concurrency_the_per_host_limits_cannot_reach_gets_a_hint() {
     site.route_prefix("/p", Page::links(&[]).delay(Duration::from_millis(100)));
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("c.toml");
-    std::fs::write(&config, "[politeness]\ndelay = \"0s\"\n[output]\nprogress_interval = \"100ms\"\n").unwrap();
+    std::fs::write(
+        &config,
+        "crawl.sitemaps = false\n[politeness]\ndelay = \"0s\"\n[output]\nprogress_interval = \"100ms\"\n",
+    )
+    .unwrap();
     let mut child = crawld();
-    child.args(["run", "--concurrency", "64", "--config"]).arg(&config);
+    child.args(["run", "--allow-private-networks", "--concurrency", "64", "--config"]).arg(&config);
     child.args(["--seed", &site.url("/"), "--out"]).arg(dir.path().join("out"));
     let output = tokio::task::spawn_blocking(move || child.output().unwrap()).await.unwrap();
     assert!(output.status.success());

@@ -227,9 +227,9 @@ fn kill(child: &Child, signal: &str) {
 
 fn retune_config(site: &Site, out: &Path, concurrency: usize, delay: &str) -> String {
     format!(
-        "seeds = [\"{}\"]\nout = \"{}\"\n\n[crawl]\nconcurrency = {concurrency}\nretry_backoff = \"20ms\"\n\n\
-         [politeness]\nper_host_concurrency = 8\ndelay = \"{delay}\"\nrespect_robots = false\n\n\
-         [output]\nprogress_interval = \"1s\"\n",
+        "seeds = [\"{}\"]\nout = \"{}\"\n\n[crawl]\nconcurrency = {concurrency}\nretry_backoff = \"20ms\"\n\
+         sitemaps = false\n\n[politeness]\nper_host_concurrency = 8\ndelay = \"{delay}\"\nrespect_robots = false\n\n\
+         [fetch]\nallow_private_networks = true\n\n[output]\nprogress_interval = \"1s\"\n",
         site.url("/"),
         out.display()
     )
@@ -274,8 +274,7 @@ async fn editing_concurrency_and_delay_in_the_config_file_retunes_a_running_craw
     .await;
     assert_eq!(max_overlap(&site.hits(), refused), 4, "still four at a time");
     // A key that cannot change while the crawl runs is reported, not applied.
-    let mut other = retune_config(&site, &out, 4, "0s");
-    other.push_str("\n[fetch]\nuser_agent = \"other/1\"\n");
+    let other = retune_config(&site, &out, 4, "0s").replace("[fetch]\n", "[fetch]\nuser_agent = \"other/1\"\n");
     save(&path, &other);
     let ignored = "fetch.user_agent changed in the config file: ignored until crawld is restarted";
     wait_for("the ignored key", Duration::from_secs(5), || read(&log).contains(ignored)).await;
@@ -388,7 +387,7 @@ async fn crawld_run_on_a_terminal_shows_the_progress_display() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
     let command = format!(
-        "{} run --seed {} --out {} --concurrency 2",
+        "{} run --seed {} --out {} --concurrency 2 --allow-private-networks",
         env!("CARGO_BIN_EXE_crawld"),
         site.url("/"),
         out.display()

@@ -39,7 +39,8 @@ async fn graph_site() -> Site {
 
 fn write_config(path: &Path, site: &Site, out: &Path) {
     let toml = format!(
-        "seeds = [\"{}\"]\nout = \"{}\"\n\n[crawl]\nconcurrency = 8\n\n[politeness]\nper_host_concurrency = 4\n\
+        "seeds = [\"{}\"]\nout = \"{}\"\n\n[crawl]\nconcurrency = 8\nsitemaps = false\n\n\
+         [fetch]\nallow_private_networks = true\n\n[politeness]\nper_host_concurrency = 4\n\
          delay = \"0s\"\n\n[output]\nprogress_interval = \"100ms\"\nsync_interval = \"150ms\"\n\
          warc_max_bytes = 60000\n",
         site.url("/"),

@@ -63,6 +63,10 @@ pub struct CrawlSection {
     /// Ceiling of the wait between retries.
     #[serde(with = "humantime_serde")]
     pub max_retry_backoff: Duration,
+    /// Look up each site's sitemaps (robots.txt's `Sitemap:` lines and /sitemap.xml) and queue their entries.
+    pub sitemaps: bool,
+    /// URLs queued from the sitemaps of one site at most (scheme, host and port), the sitemaps included.
+    pub max_sitemap_urls: u64,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -96,6 +100,9 @@ pub struct FetchSection {
     pub robots_cache_size: NonZeroUsize,
     /// A response whose headers exceed this many bytes is refused, its body unread.
     pub max_header_bytes: NonZeroUsize,
+    /// Fetch from loopback, private, link-local and other non-public addresses (off: refused, and
+    /// recorded as such).
+    pub allow_private_networks: bool,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -191,6 +198,8 @@ impl Default for CrawlSection {
             max_retries: 2,
             retry_backoff: Duration::from_secs(1),
             max_retry_backoff: Duration::from_secs(60),
+            sitemaps: true,
+            max_sitemap_urls: 100_000,
         }
     }
 }
@@ -216,6 +225,7 @@ impl Default for FetchSection {
             max_body_bytes: nz64(10 * 1024 * 1024),
             robots_cache_size: nz(10_000),
             max_header_bytes: nz(64 * 1024),
+            allow_private_networks: false,
         }
     }
 }
@@ -577,6 +587,10 @@ mod tests {
         config.validate().unwrap();
         assert_eq!(config.politeness.per_host_concurrency.get(), 2);
         assert_eq!(config.politeness.delay, Duration::from_millis(250));
+        // Safe by default, sitemaps on: the reference shows the defaults.
+        assert!(!config.fetch.allow_private_networks && !Config::default().fetch.allow_private_networks);
+        assert!(config.crawl.sitemaps && Config::default().crawl.sitemaps);
+        assert_eq!(config.crawl.max_sitemap_urls, Config::default().crawl.max_sitemap_urls);
     }
 
     #[test]

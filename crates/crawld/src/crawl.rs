@@ -18,7 +18,9 @@ use std::time::Duration;
 use anyhow::Context;
 use crawld_extract::{Scope, ScopeRules, fingerprint};
 use crawld_fetch::{FetchConfig, FetchPool, Fetcher, Retry};
-use crawld_frontier::{Added, Candidate, Frontier, FrontierBackend, FrontierConfig, HostId, JournalSync, Lease, Next};
+use crawld_frontier::{
+    Added, Candidate, Frontier, FrontierBackend, FrontierConfig, HostId, JournalSync, Lease, Next, Via,
+};
 use crawld_sink::{BeforeLines, PageRecord, Sink, SinkOptions};
 use rand::Rng;
 use tokio::time::Instant;
@@ -114,6 +116,8 @@ pub async fn run_steered(config: Config, cancel: CancellationToken, hooks: Hooks
         max_crawl_delay: config.politeness.max_crawl_delay,
         robots_cache_size: config.fetch.robots_cache_size.get(),
         max_header_bytes: config.fetch.max_header_bytes.get(),
+        allow_private_networks: config.fetch.allow_private_networks,
+        robots_redirect_delay: config.politeness.delay,
     })
     .context("cannot set up the HTTP client")?;
     let frontier_config = FrontierConfig {
@@ -189,6 +193,7 @@ pub async fn run_steered(config: Config, cancel: CancellationToken, hooks: Hooks
         max_depth: task::depth_limit(config.crawl.max_depth),
         max_redirects: config.crawl.max_redirects,
         warc: config.output.warc,
+        sitemaps: crate::sitemaps::Sitemaps::new(&config),
     });
     // On a resume, seeds already journaled are known and change nothing.
     let mut duplicate_seeds = 0;
@@ -464,12 +469,16 @@ impl Crawl {
 
     /// Hand a finished fetch to the sink and its links to the frontier; or queue it again for a retry.
     async fn finish(&mut self, finished: Finished, stopping: bool) -> anyhow::Result<()> {
-        let Finished { lease, end, robots_txt, archive } = finished;
+        let Finished { lease, end, robots_txt, archive, discovered } = finished;
         self.in_flight.remove(&lease.fingerprint);
         let now = Instant::now().into_std();
         for pair in robots_txt {
             self.stats.robots_txt_archived += 1;
             self.sink.archive(pair).await.context("cannot write to the output directory")?;
+        }
+        for candidate in discovered {
+            let added = self.frontier.add(candidate);
+            self.stats.count_sitemap_url(added);
         }
         let outcome = match end {
             End::RobotsTxtOnly { crawl_delay } => {
@@ -524,6 +533,7 @@ impl Crawl {
                     depth: lease.depth + 1,
                     parent: Some(parent.clone()),
                     redirects: 0,
+                    via: Via::Link,
                 });
                 self.stats.count_added(added);
             }
@@ -537,6 +547,7 @@ impl Crawl {
                     depth: lease.depth + 1,
                     parent: Some(parent),
                     redirects: lease.redirects + 1,
+                    via: Via::Link,
                 });
                 self.stats.count_added(added);
             }

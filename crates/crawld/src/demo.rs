@@ -57,6 +57,8 @@ pub fn config(site: &DemoSite, out: PathBuf) -> Config {
         config.seeds = vec![seed];
     }
     config.out = out;
+    // The demo site is on loopback, which a crawl refuses by default.
+    config.fetch.allow_private_networks = true;
     config.politeness.per_host_concurrency = std::num::NonZeroUsize::new(4).unwrap_or(std::num::NonZeroUsize::MIN);
     config.politeness.delay = Duration::from_millis(2);
     config.output.progress_interval = Duration::from_secs(2);

@@ -12,6 +12,7 @@
 //! - [`crawl`]: the scheduler loop that owns the fetch pool.
 //! - [`task`]: one fetch, run inside the pool.
 //! - [`resume`]: picking up an unfinished crawl from its output directory.
+//! - [`sitemaps`]: a site's sitemaps, and which of their entries are queued.
 //! - [`demo`]: a generated site on loopback, for `crawld demo` and for trying crawld without internet.
 //! - [`shutdown`]: Ctrl-C / SIGTERM handling.
 //! - [`control`]: steering a running crawl (commands, status, the config in force) through channels;
@@ -30,6 +31,7 @@ pub mod progress;
 pub mod reload;
 pub mod resume;
 pub mod shutdown;
+pub mod sitemaps;
 pub mod stats;
 pub mod task;
 

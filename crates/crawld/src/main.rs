@@ -49,6 +49,10 @@ enum Command {
         /// host: there, raising --concurrency changes nothing.
         #[arg(long, value_name = "N")]
         concurrency: Option<std::num::NonZeroUsize>,
+        /// Also fetch from loopback, private, link-local and other non-public addresses
+        /// (fetch.allow_private_networks; refused by default).
+        #[arg(long)]
+        allow_private_networks: bool,
     },
     /// Print a running crawl's status (through its admin API: [admin] port in the config).
     Status {
@@ -187,8 +191,8 @@ async fn run(command: Command, progress: Option<Progress>) -> anyhow::Result<Exi
     let cancel = CancellationToken::new();
     crawld::shutdown::install(cancel.clone());
     match command {
-        Command::Run { config: path, seeds, out, max_depth, max_pages, concurrency } => {
-            let overrides = Overrides { seeds, out, max_depth, max_pages, concurrency };
+        Command::Run { config: path, seeds, out, max_depth, max_pages, concurrency, allow_private_networks } => {
+            let overrides = Overrides { seeds, out, max_depth, max_pages, concurrency, allow_private_networks };
             let file = match &path {
                 Some(path) => Config::load(path)?,
                 None => Config::default(),
@@ -324,6 +328,7 @@ async fn crawl(
         status_5xx = s.status_5xx,
         status_other = s.status_other,
         no_response = s.no_response,
+        refused_private = s.refused_private,
         robots_blocked = s.robots_blocked,
         robots_unavailable = s.robots_unavailable,
         host_down_skipped = s.host_down_skipped,

@@ -31,6 +31,8 @@ pub struct Overrides {
     pub max_depth: Option<u32>,
     pub max_pages: Option<NonZeroU64>,
     pub concurrency: Option<NonZeroUsize>,
+    /// `--allow-private-networks`: on whatever the file says.
+    pub allow_private_networks: bool,
 }
 
 impl Overrides {
@@ -44,6 +46,7 @@ impl Overrides {
         config.crawl.max_depth = self.max_depth.or(config.crawl.max_depth);
         config.crawl.max_pages = self.max_pages.or(config.crawl.max_pages);
         config.crawl.concurrency = self.concurrency.unwrap_or(config.crawl.concurrency);
+        config.fetch.allow_private_networks |= self.allow_private_networks;
         if config.admin.token.is_none() {
             config.admin.token = std::env::var("CRAWLD_ADMIN_TOKEN").ok().filter(|t| !t.is_empty());
         }

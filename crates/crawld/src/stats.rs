@@ -8,7 +8,8 @@ use crate::task::{Class, Filtered, outcome_class};
 
 /// The crawl's counters. Each has one name, used alike in stats.json, the progress line, the final
 /// summary and README. Every pages.jsonl line is counted in exactly one of the status classes,
-/// `no_response`, `robots_blocked`, `robots_unavailable`, `host_down_skipped` and `internal_errors`.
+/// `no_response`, `refused_private`, `robots_blocked`, `robots_unavailable`, `host_down_skipped` and
+/// `internal_errors`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Stats {
@@ -23,6 +24,9 @@ pub struct Stats {
     pub status_other: u64,
     /// Requested, but no HTTP response came (connection failed, timed out).
     pub no_response: u64,
+    /// Not requested: the host's address is not public (loopback, private, link-local, ...) and
+    /// `fetch.allow_private_networks` is off.
+    pub refused_private: u64,
     /// Not requested: robots.txt disallows them.
     pub robots_blocked: u64,
     /// Not requested: the host's robots.txt could not be had through all retries.
@@ -48,6 +52,12 @@ pub struct Stats {
     pub links_lowered: u64,
     /// In-scope links deeper than `crawl.max_depth`.
     pub links_too_deep: u64,
+    /// Sitemaps and sitemap entries queued for the first time (`"via":"sitemap"`).
+    pub sitemap_urls: u64,
+    /// Sitemap entries left out because robots.txt disallows them.
+    pub sitemap_disallowed: u64,
+    /// Sitemap entries past the 50,000 of one sitemap or `crawl.max_sitemap_urls` of one site.
+    pub sitemap_over_cap: u64,
     /// URLs (links or redirect targets) a guard kept out of the crawl, by guard.
     pub dropped: DroppedCounts,
     /// Links and redirect targets outside the configured scope, by rule.
@@ -86,6 +96,7 @@ impl Stats {
             Class::HostDownSkipped => &mut self.host_down_skipped,
             Class::InternalError => &mut self.internal_errors,
             Class::NoResponse => &mut self.no_response,
+            Class::RefusedPrivate => &mut self.refused_private,
             Class::Status(200..=299) => &mut self.status_2xx,
             Class::Status(300..=399) => &mut self.status_3xx,
             Class::Status(400..=499) => &mut self.status_4xx,
@@ -105,6 +116,7 @@ impl Stats {
             status_5xx: 0,
             status_other: 0,
             no_response: 0,
+            refused_private: 0,
             robots_blocked: 0,
             robots_unavailable: 0,
             host_down_skipped: 0,
@@ -117,7 +129,7 @@ impl Stats {
     }
 
     /// The outcome counts (each pages.jsonl line is under one of them), by name.
-    pub fn outcomes(&self) -> [(&'static str, u64); 10] {
+    pub fn outcomes(&self) -> [(&'static str, u64); 11] {
         [
             ("status_2xx", self.status_2xx),
             ("status_3xx", self.status_3xx),
@@ -125,6 +137,7 @@ impl Stats {
             ("status_5xx", self.status_5xx),
             ("status_other", self.status_other),
             ("no_response", self.no_response),
+            ("refused_private", self.refused_private),
             ("robots_blocked", self.robots_blocked),
             ("robots_unavailable", self.robots_unavailable),
             ("host_down_skipped", self.host_down_skipped),
@@ -137,6 +150,16 @@ impl Stats {
         self.dropped.add(&filtered.dropped);
         self.out_of_scope.add(&filtered.out_of_scope);
         self.links_too_deep += filtered.too_deep;
+        self.sitemap_disallowed += filtered.sitemap_disallowed;
+        self.sitemap_over_cap += filtered.sitemap_over_cap;
+    }
+
+    /// A sitemap, or an entry of one, offered to the frontier.
+    pub fn count_sitemap_url(&mut self, added: Added) {
+        if added == Added::New {
+            self.sitemap_urls += 1;
+        }
+        self.count_added(added);
     }
 
     pub fn count_added(&mut self, added: Added) {

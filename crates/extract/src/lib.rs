@@ -55,9 +55,11 @@ mod links;
 mod normalize;
 mod scan;
 mod scope;
+mod sitemap;
 mod tokens;
 
 pub use decode::{decode_html, is_html};
 pub use links::{ExtractedLinks, Link, extract_links, extract_links_dom};
 pub use normalize::{fingerprint, normalize};
 pub use scope::{OutOfScope, Scope, ScopeRules};
+pub use sitemap::{Sitemap, SitemapKind, SitemapLimits, looks_like_sitemap, parse_sitemap};

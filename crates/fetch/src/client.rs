@@ -11,6 +11,7 @@ use tokio::time::timeout_at;
 use tracing::{debug, instrument, warn};
 use url::{Position, Url};
 
+use crate::address;
 use crate::body;
 use crate::response::{Exchange, FetchFailure, Response, Truncation, parse_retry_after};
 use crate::robots::{RobotsCache, RobotsVerdict};
@@ -44,6 +45,14 @@ pub struct FetchConfig {
     /// refused with [`FetchFailure::HeadTooLarge`], its body unread. At least 1. hyper's own read buffer
     /// (about 400 KB for HTTP/1) is a ceiling above this.
     pub max_header_bytes: usize,
+    /// Fetch from loopback, private, link-local, multicast and other non-public addresses. Off by
+    /// default: such a fetch is refused with [`FetchFailure::Refused`], checked on the addresses DNS gave
+    /// (the ones then connected to) and on IP-literal hosts, for every request including redirect hops
+    /// and robots.txt.
+    pub allow_private_networks: bool,
+    /// Pause before following each redirect of a robots.txt: the host's politeness delay, as between
+    /// any two requests to it.
+    pub robots_redirect_delay: Duration,
 }
 
 impl Default for FetchConfig {
@@ -57,6 +66,8 @@ impl Default for FetchConfig {
             max_crawl_delay: Duration::from_secs(30),
             robots_cache_size: 10_000,
             max_header_bytes: 64 * 1024,
+            allow_private_networks: false,
+            robots_redirect_delay: Duration::from_millis(250),
         }
     }
 }
@@ -106,7 +117,11 @@ impl Fetcher {
         // reqwest's `rustls-no-provider` takes the process-wide default provider and panics at build time when
         // there is none. Installing fails only when one is already installed, and then that one serves.
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let client = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder();
+        if !cfg.allow_private_networks {
+            builder = builder.dns_resolver(address::PublicOnly);
+        }
+        let client = builder
             // The crawler follows redirects hop by hop through its frontier (scope, robots, politeness).
             .redirect(reqwest::redirect::Policy::none())
             // The raw, still-encoded bytes go to the WARC; we decode ourselves. These also hold if another
@@ -193,6 +208,15 @@ impl Fetcher {
         self.inner.robots.verdict_and_responses(self, url).await
     }
 
+    /// The `Sitemap:` lines of the robots.txt of `url`'s origin, as absolute http(s) URLs (a few dozen at
+    /// most), from the cache (loading robots.txt if it is not there). Empty with `respect_robots = false`.
+    pub async fn robots_sitemaps(&self, url: &Url) -> Vec<Url> {
+        if !self.inner.cfg.respect_robots {
+            return Vec::new();
+        }
+        self.inner.robots.sitemaps(self, url).await
+    }
+
     /// How many robots.txt requests were made (each redirect hop counts).
     pub fn robots_fetched(&self) -> u64 {
         self.inner.robots.requests()
@@ -241,6 +265,12 @@ impl Fetcher {
         let url = out.url.clone();
         if !matches!(url.scheme(), "http" | "https") {
             out.failure = Some(FetchFailure::Other(format!("unsupported scheme {:?}", url.scheme())));
+            return;
+        }
+        if !self.inner.cfg.allow_private_networks
+            && let Err(refused) = address::check_url(&url)
+        {
+            out.failure = Some(FetchFailure::Refused(refused.to_string()));
             return;
         }
         let request = self
@@ -352,7 +382,9 @@ fn is_head_too_large(e: &reqwest::Error) -> bool {
 }
 
 fn classify_send_error(e: &reqwest::Error) -> FetchFailure {
-    if is_connect_failure(e) {
+    if let Some(refused) = address::refusal_in(e) {
+        FetchFailure::Refused(refused.to_string())
+    } else if is_connect_failure(e) {
         FetchFailure::Connect(error_text(e))
     } else if e.is_timeout() {
         FetchFailure::Timeout

@@ -45,6 +45,7 @@
 //! # }
 //! ```
 
+mod address;
 mod body;
 mod client;
 mod pool;
@@ -55,3 +56,13 @@ pub use client::{ACCEPT, ACCEPT_ENCODING, FetchConfig, FetchError, Fetcher};
 pub use pool::FetchPool;
 pub use response::{Exchange, FetchFailure, MAX_RETRY_AFTER, Response, Retry, Truncation};
 pub use robots::RobotsVerdict;
+
+/// Entry points for the fuzz targets in `fuzz/`; not part of the API.
+#[doc(hidden)]
+pub mod fuzzing {
+    /// robots.txt as crawld reads it, without the network: the verdict for `url` (Crawl-delay capped at
+    /// 30 s) and the Sitemap URLs (relative ones resolved against `http://robots.invalid/`).
+    pub fn robots(agent: &str, body: &[u8], url: &url::Url) -> (crate::RobotsVerdict, Vec<url::Url>) {
+        crate::robots::read_offline(agent, body, url)
+    }
+}

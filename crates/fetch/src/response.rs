@@ -98,6 +98,10 @@ pub enum FetchFailure {
     /// The body could not be content-decoded.
     #[error("undecodable body: {0}")]
     Decode(String),
+    /// Not requested: the host is, or resolves only to, a loopback, private, link-local, multicast or
+    /// otherwise non-public address, and `allow_private_networks` is off. Not retried.
+    #[error("refused: {0}; non-public addresses are fetched only with fetch.allow_private_networks = true")]
+    Refused(String),
     /// Anything else (unsupported scheme, unusable URL, ...).
     #[error("{0}")]
     Other(String),

@@ -19,6 +19,8 @@ use crate::client::Fetcher;
 const MAX_ROBOTS_BYTES: u64 = 512 * 1024;
 /// RFC 9309 §2.3.1.2: follow at least five consecutive redirects.
 const MAX_REDIRECTS: usize = 5;
+/// `Sitemap:` lines kept of one robots.txt at most.
+const MAX_SITEMAPS: usize = 50;
 /// RFC 9309 §2.4: do not use a cached robots.txt for more than 24 hours.
 const RULES_TTL: Duration = Duration::from_secs(24 * 3600);
 
@@ -47,6 +49,10 @@ enum Rules {
     /// Why robots.txt could not be had.
     Unavailable(String),
     Parsed(Box<Robot>),
+    /// The request was refused before it was made (a non-public address): nothing is known, and the
+    /// page fetches, refused in the same way, carry the refusal. Not kept, so that a host whose
+    /// address changes is asked again.
+    Refused,
 }
 
 #[derive(Debug)]
@@ -55,6 +61,8 @@ struct Entry {
     crawl_delay: Option<Duration>,
     loaded: Instant,
     expires: Instant,
+    /// Its `Sitemap:` lines, as absolute http(s) URLs (at most [`MAX_SITEMAPS`]).
+    sitemaps: Vec<Url>,
     /// The responses of the load, until one caller takes them for the archive.
     responses: Mutex<Vec<Response>>,
 }
@@ -62,12 +70,19 @@ struct Entry {
 impl Entry {
     fn new(rules: Rules, crawl_delay: Option<Duration>, ttl: Duration, responses: Vec<Response>) -> Entry {
         let loaded = Instant::now();
-        Entry { rules, crawl_delay, loaded, expires: loaded + ttl, responses: Mutex::new(responses) }
+        Entry {
+            rules,
+            crawl_delay,
+            loaded,
+            expires: loaded + ttl,
+            sitemaps: Vec::new(),
+            responses: Mutex::new(responses),
+        }
     }
 
     fn verdict(&self, url: &Url) -> RobotsVerdict {
         let allowed = match &self.rules {
-            Rules::AllowAll => true,
+            Rules::AllowAll | Rules::Refused => true,
             // The robots.txt URL itself stays fetchable even when the origin is closed.
             Rules::Unavailable(_) if url.path() == "/robots.txt" => true,
             Rules::Unavailable(reason) => return RobotsVerdict::Unavailable { reason: reason.clone() },
@@ -140,6 +155,12 @@ impl RobotsCache {
             return RobotsVerdict::Allowed { crawl_delay: None };
         };
         self.entry(fetcher, &origin).await.verdict(url)
+    }
+
+    /// The `Sitemap:` lines of the robots.txt of `url`'s origin (loading it if need be).
+    pub(crate) async fn sitemaps(&self, fetcher: &Fetcher, url: &Url) -> Vec<Url> {
+        let Some(origin) = origin_of(url) else { return Vec::new() };
+        self.entry(fetcher, &origin).await.sitemaps.clone()
     }
 
     pub(crate) async fn verdict_and_responses(&self, fetcher: &Fetcher, url: &Url) -> (RobotsVerdict, Vec<Response>) {
@@ -221,14 +242,25 @@ impl RobotsCache {
             Rules::Parsed(robot) => robot.delay.and_then(|secs| crawl_delay(secs, max_delay)),
             _ => None,
         };
-        let ttl = if matches!(rules, Rules::Unavailable(_)) { Duration::ZERO } else { RULES_TTL };
+        let ttl = if matches!(rules, Rules::Unavailable(_) | Rules::Refused) { Duration::ZERO } else { RULES_TTL };
         let verdict = match &rules {
             Rules::AllowAll => "allow all",
+            Rules::Refused => "refused",
             Rules::Unavailable(_) => "unavailable",
             Rules::Parsed(_) => "rules",
         };
         debug!(origin, verdict, how = %how, crawl_delay_ms = crawl_delay.map(|d| d.as_millis() as u64), "robots.txt");
-        Arc::new(Entry::new(rules, crawl_delay, ttl, responses))
+        let mut rules = rules;
+        let sitemaps = match (&mut rules, responses.last()) {
+            (Rules::Parsed(robot), Some(last)) => {
+                // The lines themselves are not kept: a robots.txt of nothing but Sitemap lines would
+                // otherwise sit in the cache at full size.
+                let lines = std::mem::take(&mut robot.sitemaps);
+                sitemap_urls(&last.url, &lines)
+            }
+            _ => Vec::new(),
+        };
+        Arc::new(Entry { sitemaps, ..Entry::new(rules, crawl_delay, ttl, responses) })
     }
 
     /// Fetches and interprets the origin's robots.txt; the text says what decided it, for the log.
@@ -244,6 +276,9 @@ impl RobotsCache {
             // Bytes inside: a cheap clone, kept for the archive.
             responses.push(resp.clone());
             let status = match (resp.status, &resp.failure) {
+                (None, Some(failure @ crate::FetchFailure::Refused(_))) => {
+                    return (Rules::Refused, failure.to_string());
+                }
                 // RFC 9309 §2.3.1.4: unreachable means assume complete disallow.
                 (None, Some(failure)) => return unavailable(failure.to_string()),
                 (None, None) => return unavailable("no response".to_owned()),
@@ -263,9 +298,16 @@ impl RobotsCache {
                     return (parse(fetcher.agent_token(), resp.body).await, format!("{status}"));
                 }
                 300..=399 => match resp.location {
-                    Some(next) if hops < MAX_REDIRECTS && matches!(next.scheme(), "http" | "https") => {
+                    // Only within the site, as a crawl's scope is: a robots.txt must not send the
+                    // crawler to another server, whose politeness this one does not govern.
+                    Some(next) if !same_site(&target, &next) => {
+                        return (Rules::AllowAll, format!("{status} redirect to another site not followed: {next}"));
+                    }
+                    Some(next) if hops < MAX_REDIRECTS => {
                         hops += 1;
                         target = next;
+                        // Paced like any two requests to the host.
+                        tokio::time::sleep(fetcher.config().robots_redirect_delay).await;
                     }
                     // §2.3.1.2: past the redirect limit robots.txt counts as unavailable.
                     _ => return (Rules::AllowAll, format!("{status} redirect unusable after {hops} hops")),
@@ -337,6 +379,39 @@ fn without_rejected_lines(agent: &str, body: &[u8]) -> (Vec<u8>, usize) {
     (body, dropped)
 }
 
+/// The `Sitemap:` values that are http(s) URLs (relative ones resolved against robots.txt's URL), each
+/// once, at most [`MAX_SITEMAPS`].
+fn sitemap_urls(robots_url: &Url, lines: &[String]) -> Vec<Url> {
+    let mut urls: Vec<Url> = Vec::new();
+    for line in lines {
+        let Ok(mut url) = robots_url.join(line.trim()) else { continue };
+        url.set_fragment(None);
+        if matches!(url.scheme(), "http" | "https") && !urls.contains(&url) {
+            urls.push(url);
+            if urls.len() == MAX_SITEMAPS {
+                break;
+            }
+        }
+    }
+    urls
+}
+
+/// robots.txt as crawld reads it, without the network: the verdict for `url`, the Crawl-delay, and the
+/// Sitemap URLs. For the fuzz target (`fuzz/`) and tests.
+pub(crate) fn read_offline(agent: &str, body: &[u8], url: &Url) -> (RobotsVerdict, Vec<Url>) {
+    let rules = parse_rules(agent, body);
+    let (crawl_delay, sitemaps) = match &rules {
+        Rules::Parsed(robot) => (
+            robot.delay.and_then(|secs| crawl_delay(secs, Duration::from_secs(30))),
+            Url::parse("http://robots.invalid/robots.txt")
+                .map(|base| sitemap_urls(&base, &robot.sitemaps))
+                .unwrap_or_default(),
+        ),
+        _ => (None, Vec::new()),
+    };
+    (Entry::new(rules, crawl_delay, Duration::ZERO, Vec::new()).verdict(url), sitemaps)
+}
+
 /// Crawl-delay seconds as a Duration, capped; nonsense (negative, NaN, infinite, zero) gives none.
 fn crawl_delay(secs: f32, max: Duration) -> Option<Duration> {
     if secs.is_nan() || secs <= 0.0 {
@@ -344,6 +419,15 @@ fn crawl_delay(secs: f32, max: Duration) -> Option<Duration> {
     }
     // Too large for a Duration still means "as long as you allow".
     Some(Duration::try_from_secs_f32(secs).unwrap_or(max).min(max))
+}
+
+/// Whether a redirect from `from` stays on its site: http or https, the same host, and the same port
+/// or a default one (80, 443), as crawld's scope counts a site.
+fn same_site(from: &Url, to: &Url) -> bool {
+    let port = to.port_or_known_default();
+    matches!(to.scheme(), "http" | "https")
+        && to.host_str().is_some_and(|h| Some(h) == from.host_str())
+        && (port == from.port_or_known_default() || matches!(port, Some(80 | 443)))
 }
 
 /// `scheme://host:port`, the unit robots.txt applies to.
@@ -370,6 +454,23 @@ mod tests {
         assert_eq!(o("http://[::1]:9/").as_deref(), Some("http://[::1]:9"));
         assert_eq!(o("mailto:a@b.c"), None);
         assert_eq!(o("ftp://example.com/"), None);
+    }
+
+    #[test]
+    fn robots_txt_redirects_stay_on_the_site() {
+        let from = Url::parse("http://example.org/robots.txt").unwrap();
+        let to = |s: &str| same_site(&from, &Url::parse(s).unwrap());
+        assert!(to("https://example.org/robots.txt"));
+        assert!(to("http://EXAMPLE.org:80/moved/robots.txt"));
+        assert!(to("https://example.org:443/x"));
+        assert!(!to("http://example.org:8080/robots.txt"), "another server");
+        assert!(!to("http://www.example.org/robots.txt"));
+        assert!(!to("http://169.254.169.254/latest/meta-data"));
+        assert!(!to("ftp://example.org/robots.txt"));
+        let from = Url::parse("http://127.0.0.1:8080/robots.txt").unwrap();
+        assert!(same_site(&from, &Url::parse("http://127.0.0.1:8080/r").unwrap()));
+        assert!(same_site(&from, &Url::parse("https://127.0.0.1/r").unwrap()));
+        assert!(!same_site(&from, &Url::parse("http://127.0.0.1:9090/r").unwrap()));
     }
 
     #[test]

@@ -11,8 +11,8 @@
 //! file:    MAGIC  frame*
 //! frame:   len: u32 LE   crc32(payload): u32 LE   payload (len bytes)
 //! payload: 1 = Parent  url                      a page whose links follow
-//!          2 = Url     fp u128 LE, depth u32 LE, redirects u8, parent: offset of its Parent frame
-//!                      u64 LE (u64::MAX: none), url
+//!          2 = Url     fp u128 LE, depth u32 LE, redirects u8, via u8 (0 link, 1 sitemap root,
+//!                      2 sitemap), parent: offset of its Parent frame u64 LE (u64::MAX: none), url
 //! ```
 //! A frontier that is not durable keeps the same frames in memory only.
 //! A URL found again more shallowly is journaled again with its new depth. The crawl process writes
@@ -31,11 +31,11 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use url::Url;
 
-use crate::Candidate;
+use crate::{Candidate, Via};
 
 /// The journal's file name inside the state directory.
 pub const JOURNAL_FILE: &str = "frontier.journal";
-const MAGIC: &[u8] = b"crawld frontier journal 2\n";
+const MAGIC: &[u8] = b"crawld frontier journal 3\n";
 const HEADER: usize = 8;
 /// No frame is larger: URLs are far shorter (scope.max_url_length).
 const MAX_FRAME: usize = 1 << 20;
@@ -43,8 +43,8 @@ const MAX_FRAME: usize = 1 << 20;
 const FLUSH_AT: usize = 256 * 1024;
 const PARENT: u8 = 1;
 const URL: u8 = 2;
-/// Fixed part of a Url payload: kind, fingerprint, depth, redirects, parent offset.
-const URL_FIXED: usize = 1 + 16 + 4 + 1 + 8;
+/// Fixed part of a Url payload: kind, fingerprint, depth, redirects, via, parent offset.
+const URL_FIXED: usize = 1 + 16 + 4 + 1 + 1 + 8;
 const NO_PARENT: u64 = u64::MAX;
 
 /// Why a journal could not be opened or replayed.
@@ -77,6 +77,7 @@ pub struct Journaled<'a> {
     pub fingerprint: u128,
     pub depth: u32,
     pub redirects: u8,
+    pub via: Via,
     /// The URL as serialized when queued (by the `url` crate: normalized already).
     pub url: &'a str,
     pub parent: Option<&'a str>,
@@ -289,7 +290,7 @@ impl Journal {
                 &[URL],
                 &c.fingerprint.to_le_bytes(),
                 &c.depth.to_le_bytes(),
-                &[c.redirects],
+                &[c.redirects, via_byte(c.via)],
                 &parent_offset.to_le_bytes(),
                 c.url.as_str().as_bytes(),
             ],
@@ -436,16 +437,31 @@ fn decode_fields(payload: &[u8]) -> Result<(Journaled<'_>, u64), String> {
     let fingerprint = u128::from_le_bytes(payload[1..17].try_into().unwrap_or_default());
     let depth = u32::from_le_bytes(payload[17..21].try_into().unwrap_or_default());
     let redirects = payload[21];
-    let parent = u64::from_le_bytes(payload[22..30].try_into().unwrap_or_default());
+    let via = match payload[22] {
+        0 => Via::Link,
+        1 => Via::SitemapRoot,
+        2 => Via::Sitemap,
+        other => return Err(format!("a URL found in an unknown way ({other})")),
+    };
+    let parent = u64::from_le_bytes(payload[23..31].try_into().unwrap_or_default());
     let url = text(&payload[URL_FIXED..])?;
-    Ok((Journaled { fingerprint, depth, redirects, url, parent: None }, parent))
+    Ok((Journaled { fingerprint, depth, redirects, via, url, parent: None }, parent))
+}
+
+fn via_byte(via: Via) -> u8 {
+    match via {
+        Via::Link => 0,
+        Via::SitemapRoot => 1,
+        Via::Sitemap => 2,
+    }
 }
 
 /// A Url payload: the URL as queued (without its parent) and the offset of its parent's record.
 fn decode_url(payload: &[u8]) -> Result<(Candidate, u64), String> {
     let (j, parent) = decode_fields(payload)?;
     let url = Url::parse(j.url).map_err(|e| format!("an unparsable URL ({e})"))?;
-    let candidate = Candidate { url, fingerprint: j.fingerprint, depth: j.depth, parent: None, redirects: j.redirects };
+    let candidate =
+        Candidate { url, fingerprint: j.fingerprint, depth: j.depth, parent: None, redirects: j.redirects, via: j.via };
     Ok((candidate, parent))
 }
 
@@ -505,7 +521,8 @@ mod tests {
     use super::*;
 
     fn candidate(url: &str, fp: u128, depth: u32, parent: Option<&Arc<str>>) -> Candidate {
-        Candidate { url: Url::parse(url).unwrap(), fingerprint: fp, depth, parent: parent.cloned(), redirects: 0 }
+        let url = Url::parse(url).unwrap();
+        Candidate { url, fingerprint: fp, depth, parent: parent.cloned(), redirects: 0, via: Via::Link }
     }
 
     fn replay_all(dir: &Path) -> Result<(Vec<Candidate>, Replayed), JournalError> {
@@ -513,7 +530,14 @@ mod tests {
         let (_journal, replayed) = Journal::resume(dir, |j, _| {
             let parent = j.parent.map(Arc::from);
             let url = Url::parse(j.url).unwrap();
-            seen.push(Candidate { url, fingerprint: j.fingerprint, depth: j.depth, parent, redirects: j.redirects });
+            seen.push(Candidate {
+                url,
+                fingerprint: j.fingerprint,
+                depth: j.depth,
+                parent,
+                redirects: j.redirects,
+                via: j.via,
+            });
         })?;
         Ok((seen, replayed))
     }
@@ -536,8 +560,8 @@ mod tests {
             candidate("http://a.test/", 1, 0, None),
             candidate("http://a.test/x", 2, 1, Some(&root)),
             candidate("http://a.test/y", 3, 1, Some(&root)),
-            candidate("http://b.test/z", 4, 2, Some(&other)),
-            candidate("http://a.test/y", 3, 0, None),
+            Candidate { via: Via::Sitemap, ..candidate("http://b.test/z", 4, 2, Some(&other)) },
+            Candidate { via: Via::SitemapRoot, redirects: 2, ..candidate("http://a.test/y", 3, 0, None) },
         ];
         write(dir.path(), &written);
         let (read, replayed) = replay_all(dir.path()).unwrap();

@@ -84,13 +84,28 @@ pub struct Candidate {
     pub parent: Option<Arc<str>>,
     /// Redirect hops that led here (0 for a link or a seed).
     pub redirects: u8,
+    /// How the URL was found; carried to its lease, never looked at by the frontier.
+    pub via: Via,
 }
 
 impl Candidate {
     /// A seed URL: depth 0, no parent.
     pub fn seed(url: Url, fingerprint: u128) -> Candidate {
-        Candidate { url, fingerprint, depth: 0, parent: None, redirects: 0 }
+        Candidate { url, fingerprint, depth: 0, parent: None, redirects: 0, via: Via::Link }
     }
+}
+
+/// How a URL was found. The frontier only carries it from [`Candidate`] to [`Lease`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Via {
+    /// A seed, a link on a page, or a redirect target.
+    #[default]
+    Link,
+    /// A sitemap crawld looks for on a site of its own accord (robots.txt's `Sitemap:` lines,
+    /// `/sitemap.xml`).
+    SitemapRoot,
+    /// An entry of a sitemap: a page, or a further sitemap of a sitemap index.
+    Sitemap,
 }
 
 /// What [`Frontier::add`] did with a candidate.
@@ -118,6 +133,7 @@ pub struct Lease {
     pub depth: u32,
     pub parent: Option<Arc<str>>,
     pub redirects: u8,
+    pub via: Via,
     /// Attempts before this one (0 on the first try).
     pub retries: u32,
     pub host: HostId,
@@ -134,6 +150,7 @@ impl Lease {
             depth: self.depth,
             parent: self.parent.clone(),
             redirects: self.redirects,
+            via: self.via,
         }
     }
 }
@@ -423,6 +440,7 @@ impl Frontier {
             depth: c.depth,
             parent: c.parent,
             redirects: c.redirects,
+            via: c.via,
             retries: entry.retries,
             host,
             first_of_host,

@@ -11,7 +11,25 @@ fn fp(s: &str) -> u128 {
 }
 
 fn candidate(s: &str, depth: u32) -> Candidate {
-    Candidate { url: url(s), fingerprint: fp(s), depth, parent: Some(Arc::from("http://parent/")), redirects: 0 }
+    Candidate {
+        url: url(s),
+        fingerprint: fp(s),
+        depth,
+        parent: Some(Arc::from("http://parent/")),
+        redirects: 0,
+        via: Via::Link,
+    }
+}
+
+#[test]
+fn how_a_url_was_found_reaches_its_lease() {
+    let mut f = Frontier::new(FrontierConfig::default());
+    f.add(Candidate { via: Via::Sitemap, ..candidate("http://a/x", 0) });
+    let Next::Ready(lease) = f.next(Instant::now()) else { panic!("ready") };
+    assert_eq!(lease.via, Via::Sitemap);
+    f.give_back(&lease, None);
+    let Next::Ready(lease) = f.next(Instant::now()) else { panic!("ready again") };
+    assert_eq!(lease.via, Via::Sitemap, "kept when given back");
 }
 
 fn unlimited() -> FrontierConfig {

@@ -39,6 +39,7 @@ fn candidate(page: usize, hosts: usize, depth: u32, parent: &Lease, redirects: u
         depth,
         parent: Some(Arc::from(parent.url.as_str())),
         redirects,
+        via: crawld_frontier::Via::Link,
     }
 }
 

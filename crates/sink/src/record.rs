@@ -38,6 +38,8 @@ pub struct PageRecord {
     pub dropped: Dropped,
     /// How many attempts this URL took (1 = first try).
     pub attempts: u32,
+    /// How the URL was found when not by a link, a redirect or as a seed: `"sitemap"`.
+    pub via: Option<&'static str>,
     /// The exchange to archive in WARC, already encoded ([`WarcPair::encode`]); None when no response
     /// came or WARC is off.
     pub archive: Option<WarcPair>,
@@ -64,6 +66,7 @@ impl PageRecord {
             truncated: None,
             dropped: Dropped::default(),
             attempts: 1,
+            via: None,
             archive: None,
         }
     }
@@ -161,6 +164,8 @@ struct PageLine<'a> {
     links: u32,
     attempts: u32,
     #[serde(skip_serializing_if = "Option::is_none")]
+    via: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     redirect: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     truncated: Option<Truncation>,
@@ -196,6 +201,7 @@ pub(crate) fn write_line(
         ttfb_ms: page.ttfb.map(millis),
         links: page.links,
         attempts: page.attempts,
+        via: page.via,
         redirect: page.redirect.as_deref(),
         truncated: page.truncated,
         dropped: &page.dropped,
@@ -254,6 +260,7 @@ mod tests {
         p.stored_bytes = 4;
         p.links = 3;
         p.attempts = 2;
+        p.via = Some("sitemap");
         p.redirect = Some("https://example.com/r".into());
         p.truncated = Some(Truncation::Time);
         p.dropped = Dropped { links_over_cap: 4, redirect_over_limit: 1, ..Dropped::default() };
@@ -263,7 +270,7 @@ mod tests {
             line(&p, Some(&loc)),
             "{\"url\":\"https://example.com/\",\"depth\":0,\"parent\":\"https://example.com/p\",\"status\":301,\
              \"content_type\":\"text/html\",\"bytes\":5,\"stored_bytes\":4,\"fetched_at\":\"2023-11-14T22:13:20.042Z\",\
-             \"elapsed_ms\":12.345,\"ttfb_ms\":0.412,\"links\":3,\"attempts\":2,\"redirect\":\"https://example.com/r\",\
+             \"elapsed_ms\":12.345,\"ttfb_ms\":0.412,\"links\":3,\"attempts\":2,\"via\":\"sitemap\",\"redirect\":\"https://example.com/r\",\
              \"truncated\":\"time\",\"dropped\":{\"links_over_cap\":4,\"redirect_over_limit\":1},\"error\":\"body \\\"cut\\\"\\nhere\",\
              \"warc\":{\"file\":\"crawld-20231114221320-00000.warc.gz\",\"offset\":7,\"length\":9}}\n"
         );

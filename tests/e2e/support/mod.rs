@@ -13,7 +13,8 @@ use tokio_util::sync::CancellationToken;
 
 pub use site::{Content, Page, Site};
 
-/// A config for tests: the given seeds, no politeness delay, short timeouts, output in a fresh temp dir.
+/// A config for tests: the given seeds, no politeness delay, short timeouts, loopback allowed, output in a
+/// fresh temp dir.
 pub fn config(seeds: &[String]) -> (Config, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let mut config = Config {
@@ -28,6 +29,11 @@ pub fn config(seeds: &[String]) -> (Config, tempfile::TempDir) {
     config.fetch.timeout = Duration::from_secs(5);
     config.fetch.connect_timeout = Duration::from_secs(2);
     config.output.progress_interval = Duration::from_secs(60);
+    // The test sites are on loopback, which a crawl refuses by default.
+    config.fetch.allow_private_networks = true;
+    // No /sitemap.xml lookups, which would add a line to every test's output; tests/e2e/sitemaps.rs
+    // turns them on.
+    config.crawl.sitemaps = false;
     (config, dir)
 }
 

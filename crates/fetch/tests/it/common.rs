@@ -27,6 +27,9 @@ pub fn config() -> FetchConfig {
         max_crawl_delay: Duration::from_secs(10),
         robots_cache_size: 10_000,
         max_header_bytes: 64 * 1024,
+        // The test servers are on loopback.
+        allow_private_networks: true,
+        robots_redirect_delay: Duration::ZERO,
     }
 }
 

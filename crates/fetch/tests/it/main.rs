@@ -2,6 +2,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod address;
 mod common;
 mod fetch;
 mod pool;

@@ -267,6 +267,52 @@ async fn redirects_are_followed_up_to_five_hops() {
     assert_eq!(loops.load(Ordering::SeqCst), 6, "the first request plus five redirects");
 }
 
+/// Regression (defect 4): a robots.txt redirect was followed to any host, unpaced. Now only redirects
+/// within the site are followed, each after the host's delay; one to another server (another port of
+/// the same address here) is not requested, and robots.txt counts as missing.
+#[tokio::test]
+async fn robots_redirects_stay_on_the_site_and_are_paced() {
+    let (elsewhere, elsewhere_hits) = robots_server(|| text("User-agent: *\nDisallow: /\n")).await;
+    let target = format!("http://127.0.0.1:{}/robots.txt", elsewhere.port());
+    let app = Router::new().route(
+        "/robots.txt",
+        get(move || {
+            let target = target.clone();
+            async move { (StatusCode::FOUND, [(header::LOCATION, target)], "") }
+        }),
+    );
+    let addr = serve(app).await;
+    let f = fetcher();
+    assert!(allowed(&f, addr, "/x").await, "a redirect off the site counts as no robots.txt");
+    assert_eq!(elsewhere_hits.load(Ordering::SeqCst), 0, "the other server saw nothing");
+    assert_eq!(f.robots_fetched(), 1);
+
+    let times = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let (t1, t2) = (Arc::clone(&times), Arc::clone(&times));
+    let app = Router::new()
+        .route(
+            "/robots.txt",
+            get(move || {
+                t1.lock().unwrap().push(std::time::Instant::now());
+                async { (StatusCode::MOVED_PERMANENTLY, [(header::LOCATION, "/a/robots.txt")], "") }
+            }),
+        )
+        .route(
+            "/a/robots.txt",
+            get(move || {
+                t2.lock().unwrap().push(std::time::Instant::now());
+                async { "User-agent: *\nDisallow: /hidden\n" }
+            }),
+        );
+    let addr = serve(app).await;
+    let delay = Duration::from_millis(300);
+    let f = Fetcher::new(FetchConfig { robots_redirect_delay: delay, ..config() }).unwrap();
+    assert!(!allowed(&f, addr, "/hidden/x").await, "a redirect within the site is followed");
+    let times = times.lock().unwrap().clone();
+    assert_eq!(times.len(), 2);
+    assert!(times[1] - times[0] >= delay, "the hop waited the host's delay: {:?}", times[1] - times[0]);
+}
+
 #[tokio::test]
 async fn garbage_robots_does_not_hurt() {
     let (addr, _) = robots_server(|| {
@@ -315,4 +361,16 @@ async fn robots_responses_are_handed_out_once_for_the_archive() {
     let (_, again) = f.robots_for_archive(&url(addr, "/")).await;
     assert!(again.is_empty());
     assert_eq!(hits.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn a_cache_of_one_origin_alternates() {
+    let (a, a_hits) = robots_server(|| text("User-agent: *\nDisallow: /a\n")).await;
+    let (b, b_hits) = robots_server(|| text("User-agent: *\nDisallow: /b\n")).await;
+    let f = Fetcher::new(FetchConfig { robots_cache_size: 1, ..config() }).unwrap();
+    assert!(allowed(&f, a, "/x").await);
+    assert!(allowed(&f, a, "/y").await);
+    assert!(allowed(&f, b, "/x").await);
+    assert!(allowed(&f, a, "/x").await);
+    assert_eq!((a_hits.load(Ordering::SeqCst), b_hits.load(Ordering::SeqCst)), (2, 1));
 }
