@@ -7,11 +7,10 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::Mutex;
 
 use serde_json::Value;
 
-use crate::support::{Output, Page, Site, config, crawl};
+use crate::support::{Output, Page, Site, config, crawl, pytools};
 
 fn crawld(args: &[&str], dirs: &[&Path]) -> std::process::Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_crawld"));
@@ -332,27 +331,6 @@ async fn the_html_report_draws_the_json_figures_and_needs_nothing_else() {
     let style = doc.select(&scraper::Selector::parse("style").unwrap()).map(|s| s.inner_html()).collect::<String>();
     assert!(!style.contains("url(") && !style.contains("@import"), "{style}");
     assert!(html.contains("@media print"), "a print layout");
-}
-
-/// The venv holding cdxj-indexer and wacz; installed by scripts/pytools.sh when missing. Fails the
-/// test, loudly, when they cannot be had: a check that cannot run must not pass.
-fn pytools() -> PathBuf {
-    static INSTALL: Mutex<()> = Mutex::new(());
-    let venv = std::env::var_os("CRAWLD_PYTOOLS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_TARGET_TMPDIR")).join("pyvenv"));
-    let _one_at_a_time = INSTALL.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-    let ready = || venv.join("bin/cdxj-indexer").is_file() && venv.join("bin/wacz").is_file();
-    if !ready() {
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/pytools.sh");
-        let status = Command::new("bash").arg(&script).arg(&venv).status();
-        assert!(
-            status.as_ref().is_ok_and(|s| s.success()) && ready(),
-            "cannot install cdxj-indexer and wacz in {} (scripts/pytools.sh: {status:?}); this test needs them",
-            venv.display()
-        );
-    }
-    venv.join("bin")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,7 +1,7 @@
 //! Operating a running crawl (issue 7): the admin API, /metrics, live retuning from the config file and
 //! SIGHUP, and the progress display on a terminal.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
 use crate::support::site::Hit;
-use crate::support::{Output, Page, Site, config};
+use crate::support::{Output, Page, Site, config, pytools};
 
 /// A site of `n` pages under `/p`, each answered after `delay`, all linked from `/`.
 async fn slow_site(n: usize, delay: Duration) -> Site {
@@ -49,6 +49,8 @@ fn min_gap(hits: &[Hit], from: Instant) -> Duration {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_admin_api_reports_pauses_resumes_adds_seeds_and_stops() {
+    // The /metrics parser, installed (on a first run) before the crawl starts, not while it runs.
+    tokio::task::spawn_blocking(pytools).await.unwrap();
     let site = slow_site(60, Duration::from_millis(50)).await;
     let (mut config, _dir) = config(&[site.url("/")]);
     config.crawl.concurrency = 2.try_into().unwrap();
@@ -156,16 +158,8 @@ async fn the_admin_api_reports_pauses_resumes_adds_seeds_and_stops() {
 /// The metric families of an exposition as Python's prometheus_client reads them:
 /// name -> {"type", "samples": [[name, labels, value]]}.
 fn parse_metrics(text: &str) -> Value {
-    let python = std::env::var_os("CRAWLD_PROMETHEUS_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/prom-venv/bin/python"));
-    assert!(
-        python.exists(),
-        "{} is missing: the /metrics test needs Python's prometheus_client, installed by .ci/run \
-         (python3 -m venv target/prom-venv && target/prom-venv/bin/pip install prometheus_client), \
-         or name a Python that has it in CRAWLD_PROMETHEUS_PYTHON",
-        python.display()
-    );
+    // Python's prometheus_client, in the venv of the tests' independent tools (scripts/pytools.sh).
+    let python = pytools().join("python");
     let script = "import sys, json\n\
                   from prometheus_client.openmetrics.parser import text_string_to_metric_families\n\
                   out = {}\n\

@@ -99,3 +99,32 @@ impl Output {
         serde_json::from_str(&std::fs::read_to_string(self.dir.join("stats.json")).unwrap()).unwrap()
     }
 }
+
+/// The bin/ of the venv holding cdxj-indexer, wacz and prometheus_client; installed by
+/// scripts/pytools.sh when missing. Fails the
+/// test, loudly, when they cannot be had: a check that cannot run must not pass.
+pub fn pytools() -> PathBuf {
+    static INSTALL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let venv = std::env::var_os("CRAWLD_PYTOOLS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_TARGET_TMPDIR")).join("pyvenv"));
+    let _one_at_a_time = INSTALL.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let ready = || {
+        venv.join("bin/cdxj-indexer").is_file()
+            && venv.join("bin/wacz").is_file()
+            && std::process::Command::new(venv.join("bin/python"))
+                .args(["-c", "import prometheus_client"])
+                .status()
+                .is_ok_and(|s| s.success())
+    };
+    if !ready() {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/pytools.sh");
+        let status = std::process::Command::new("bash").arg(&script).arg(&venv).status();
+        assert!(
+            status.as_ref().is_ok_and(|s| s.success()) && ready(),
+            "cannot install cdxj-indexer, wacz and prometheus_client in {} (scripts/pytools.sh: {status:?}); this test needs them",
+            venv.display()
+        );
+    }
+    venv.join("bin")
+}
