@@ -12,12 +12,11 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use crawld_extract::{OutOfScope, Scope, fingerprint};
 use crawld_frontier::{FingerprintSet, Journaled};
-use crawld_sink::RecordedPage;
+use crawld_sink::{LineClass, RecordedPage};
 use serde_json::Value;
 
 use crate::config::Config;
 use crate::stats::Stats;
-use crate::task;
 
 const MANIFEST: &str = "crawl.json";
 const PAGES: &str = "pages.jsonl";
@@ -157,7 +156,7 @@ impl Restore {
         if let Ok(url) = url::Url::parse(&page.url) {
             self.done.insert(fingerprint(&url));
         }
-        self.stats.count_recorded(page, task::outcome_class(page.status, page.error.as_deref()));
+        self.stats.count_recorded(page, LineClass::of(page.status, page.error.as_deref()));
         if page.depth == 0 && page.status.is_some() {
             self.seeds_answered += 1;
         }

@@ -1,10 +1,10 @@
 //! Crawl counters: the progress line, `stats.json` and the final summary.
 
 use crawld_frontier::{Added, FrontierStats};
-use crawld_sink::{Dropped, PageRecord, RecordedPage};
+use crawld_sink::{Dropped, LineClass, PageRecord, RecordedPage};
 use serde::{Deserialize, Serialize};
 
-use crate::task::{Class, Filtered, outcome_class};
+use crate::task::Filtered;
 
 /// The crawl's counters. Each has one name, used alike in stats.json, the progress line, the final
 /// summary and README. Every pages.jsonl line is counted in exactly one of the status classes,
@@ -77,31 +77,31 @@ pub struct Stats {
 impl Stats {
     /// Count a pages.jsonl line under its outcome.
     pub fn count(&mut self, page: &PageRecord) {
-        self.count_line(page.bytes, page.truncated.is_some(), outcome_class(page.status, page.error.as_deref()));
+        self.count_line(page.bytes, page.truncated.is_some(), LineClass::of(page.status, page.error.as_deref()));
     }
 
     /// Count a line read back from pages.jsonl (on resume): its outcome, and its guards' drops.
-    pub fn count_recorded(&mut self, page: &RecordedPage, class: Class) {
+    pub fn count_recorded(&mut self, page: &RecordedPage, class: LineClass) {
         self.count_line(page.bytes, page.truncated.is_some(), class);
         self.dropped.add(&page.dropped);
     }
 
-    fn count_line(&mut self, bytes: u64, truncated: bool, class: Class) {
+    fn count_line(&mut self, bytes: u64, truncated: bool, class: LineClass) {
         self.pages += 1;
         self.bytes += bytes;
         self.truncated += u64::from(truncated);
         let counter = match class {
-            Class::RobotsBlocked => &mut self.robots_blocked,
-            Class::RobotsUnavailable => &mut self.robots_unavailable,
-            Class::HostDownSkipped => &mut self.host_down_skipped,
-            Class::InternalError => &mut self.internal_errors,
-            Class::NoResponse => &mut self.no_response,
-            Class::RefusedPrivate => &mut self.refused_private,
-            Class::Status(200..=299) => &mut self.status_2xx,
-            Class::Status(300..=399) => &mut self.status_3xx,
-            Class::Status(400..=499) => &mut self.status_4xx,
-            Class::Status(500..=599) => &mut self.status_5xx,
-            Class::Status(_) => &mut self.status_other,
+            LineClass::RobotsBlocked => &mut self.robots_blocked,
+            LineClass::RobotsUnavailable => &mut self.robots_unavailable,
+            LineClass::HostDownSkipped => &mut self.host_down_skipped,
+            LineClass::InternalError => &mut self.internal_errors,
+            LineClass::NoResponse => &mut self.no_response,
+            LineClass::RefusedPrivate => &mut self.refused_private,
+            LineClass::Status(200..=299) => &mut self.status_2xx,
+            LineClass::Status(300..=399) => &mut self.status_3xx,
+            LineClass::Status(400..=499) => &mut self.status_4xx,
+            LineClass::Status(500..=599) => &mut self.status_5xx,
+            LineClass::Status(_) => &mut self.status_other,
         };
         *counter += 1;
     }

@@ -9,7 +9,7 @@ use std::time::Duration;
 use crawld_extract::{OutOfScope, Scope, decode_html, extract_links, fingerprint, is_html};
 use crawld_fetch::{FetchFailure, Fetcher, Response, RobotsVerdict};
 use crawld_frontier::{Candidate, Lease, SeenSet, Via};
-use crawld_sink::{Dropped, HttpExchange, PageRecord, Truncation, WarcPair};
+use crawld_sink::{Dropped, HttpExchange, PageRecord, Truncation, WarcPair, errors};
 use futures_util::FutureExt;
 use tracing::{debug, instrument};
 use url::Url;
@@ -197,7 +197,7 @@ impl Outcome {
     /// Why the host could not be reached at all, when that is what this outcome says.
     pub fn unreachable(&self) -> Option<String> {
         match self {
-            Outcome::RobotsUnavailable { reason } => Some(format!("robots.txt unavailable: {reason}")),
+            Outcome::RobotsUnavailable { reason } => Some(format!("{}{reason}", errors::ROBOTS_UNAVAILABLE)),
             Outcome::Fetched { response, .. } => match &response.failure {
                 Some(failure @ FetchFailure::Connect(_)) if response.status.is_none() => Some(failure.to_string()),
                 _ => None,
@@ -373,59 +373,14 @@ fn links_of(ctx: &TaskContext, lease: &Lease, response: &Response, filtered: &mu
     (found, links)
 }
 
-/// How the errors of URLs that got no request begin, on their pages.jsonl lines.
-const BLOCKED: &str = "disallowed by robots.txt";
-const CRASHED: &str = "internal error: ";
-const ROBOTS_UNAVAILABLE: &str = "robots.txt unavailable: ";
-const HOST_DOWN: &str = "host unreachable, not requested (";
-/// How crawld_fetch's FetchFailure::Refused reads.
-const REFUSED: &str = "refused: ";
-
-/// The outcome a pages.jsonl line is counted under (one of the counters of [`crate::stats::Stats::outcomes`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Class {
-    /// An HTTP response with this status.
-    Status(u16),
-    /// Requested, no response.
-    NoResponse,
-    /// Not requested: its address is not public (`fetch.allow_private_networks`).
-    RefusedPrivate,
-    RobotsBlocked,
-    RobotsUnavailable,
-    HostDownSkipped,
-    InternalError,
-}
-
-/// The class of a line, from its status and error: the same whether the line was just made or read
-/// back from pages.jsonl on resume.
-pub fn outcome_class(status: Option<u16>, error: Option<&str>) -> Class {
-    if let Some(status) = status {
-        return Class::Status(status);
-    }
-    let error = error.unwrap_or_default();
-    if error == BLOCKED {
-        Class::RobotsBlocked
-    } else if error.starts_with(ROBOTS_UNAVAILABLE) {
-        Class::RobotsUnavailable
-    } else if error.starts_with(HOST_DOWN) {
-        Class::HostDownSkipped
-    } else if error.starts_with(CRASHED) {
-        Class::InternalError
-    } else if error.starts_with(REFUSED) {
-        Class::RefusedPrivate
-    } else {
-        Class::NoResponse
-    }
-}
-
 /// The pages.jsonl line (and WARC exchange) of a finished URL.
 pub fn page_record(lease: &Lease, outcome: &Outcome) -> PageRecord {
     let error = |text: String| PageRecord { error: Some(text), ..PageRecord::new(lease.url.as_str(), lease.depth) };
     let record = match outcome {
-        Outcome::Blocked { .. } => error(BLOCKED.to_owned()),
-        Outcome::Crashed { message, .. } => error(format!("{CRASHED}{message}")),
-        Outcome::RobotsUnavailable { reason } => error(format!("{ROBOTS_UNAVAILABLE}{reason}")),
-        Outcome::HostDown { reason } => error(format!("{HOST_DOWN}{reason})")),
+        Outcome::Blocked { .. } => error(errors::ROBOTS_BLOCKED.to_owned()),
+        Outcome::Crashed { message, .. } => error(format!("{}{message}", errors::INTERNAL_ERROR)),
+        Outcome::RobotsUnavailable { reason } => error(format!("{}{reason}", errors::ROBOTS_UNAVAILABLE)),
+        Outcome::HostDown { reason } => error(format!("{}{reason})", errors::HOST_DOWN_SKIPPED)),
         Outcome::Fetched { response, stored_bytes, found, filtered, .. } => PageRecord {
             links: *found,
             stored_bytes: *stored_bytes,

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::{Duration, SystemTime};
 
+use crawld_sink::LineClass;
 use serde::Serialize;
 
 use crate::Error;
@@ -155,28 +156,28 @@ pub struct Outcomes {
     pub status_5xx: u64,
     pub status_other: u64,
     pub no_response: u64,
+    pub refused_private: u64,
     pub robots_blocked: u64,
     pub robots_unavailable: u64,
     pub host_down_skipped: u64,
     pub internal_errors: u64,
-    pub abandoned: u64,
 }
 
 impl Outcomes {
     fn count(&mut self, line: &Line<'_>) {
-        let error = line.error.as_deref().unwrap_or_default();
-        let slot = match line.status {
-            Some(200..=299) => &mut self.status_2xx,
-            Some(300..=399) => &mut self.status_3xx,
-            Some(400..=499) => &mut self.status_4xx,
-            Some(500..=599) => &mut self.status_5xx,
-            Some(_) => &mut self.status_other,
-            None if error.starts_with("disallowed by robots.txt") => &mut self.robots_blocked,
-            None if error.starts_with("robots.txt unavailable") => &mut self.robots_unavailable,
-            None if error.starts_with("host unreachable, not requested") => &mut self.host_down_skipped,
-            None if error.starts_with("internal error") => &mut self.internal_errors,
-            None if error.starts_with("abandoned") => &mut self.abandoned,
-            None => &mut self.no_response,
+        // The crawl's own classification (stats.json counts the same way).
+        let slot = match LineClass::of(line.status, line.error.as_deref()) {
+            LineClass::Status(200..=299) => &mut self.status_2xx,
+            LineClass::Status(300..=399) => &mut self.status_3xx,
+            LineClass::Status(400..=499) => &mut self.status_4xx,
+            LineClass::Status(500..=599) => &mut self.status_5xx,
+            LineClass::Status(_) => &mut self.status_other,
+            LineClass::NoResponse => &mut self.no_response,
+            LineClass::RefusedPrivate => &mut self.refused_private,
+            LineClass::RobotsBlocked => &mut self.robots_blocked,
+            LineClass::RobotsUnavailable => &mut self.robots_unavailable,
+            LineClass::HostDownSkipped => &mut self.host_down_skipped,
+            LineClass::InternalError => &mut self.internal_errors,
         };
         *slot += 1;
     }
@@ -190,11 +191,11 @@ impl Outcomes {
             ("status_5xx", self.status_5xx),
             ("status_other", self.status_other),
             ("no_response", self.no_response),
+            ("refused_private", self.refused_private),
             ("robots_blocked", self.robots_blocked),
             ("robots_unavailable", self.robots_unavailable),
             ("host_down_skipped", self.host_down_skipped),
             ("internal_errors", self.internal_errors),
-            ("abandoned", self.abandoned),
         ]
     }
 }
@@ -649,6 +650,29 @@ mod tests {
         assert_eq!(crawl_info(dir.path(), false).state, "interrupted");
         std::fs::write(dir.path().join("stats.json"), r#"{"state":"stopped"}"#).unwrap();
         assert_eq!(crawl_info(dir.path(), false).state, "stopped");
+    }
+
+    /// Regression: inspect classified lines by its own copy of the crawl's rules, which had no
+    /// `refused_private` (such lines were counted as `no_response`, unlike stats.json).
+    #[test]
+    fn lines_are_classed_as_the_crawl_counts_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let line = |n: u32, status: &str, error: &str| {
+            format!(
+                r#"{{"url":"http://a/{n}","depth":1,"parent":null,"status":{status},"content_type":null,"bytes":0,"fetched_at":"2026-11-22T10:00:00.000Z","elapsed_ms":1.0{error}}}"#
+            )
+        };
+        let refused = r#","error":"refused: 10.0.0.1 is a private address; non-public addresses are fetched only with fetch.allow_private_networks = true""#;
+        let lines = [
+            line(1, "200", ""),
+            line(2, "null", refused),
+            line(3, "null", r#","error":"disallowed by robots.txt""#),
+            line(4, "null", r#","error":"connection refused""#),
+        ];
+        std::fs::write(dir.path().join("pages.jsonl"), lines.join("\n") + "\n").unwrap();
+        let report = Report::build(&Lines::new(&[dir.path().to_path_buf()]).unwrap(), &Filter::default()).unwrap();
+        let o = &report.outcomes;
+        assert_eq!((o.status_2xx, o.refused_private, o.robots_blocked, o.no_response), (1, 1, 1, 1));
     }
 
     #[test]

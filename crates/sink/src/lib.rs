@@ -67,6 +67,7 @@
 
 mod atomic;
 mod gzip;
+mod outcome;
 mod record;
 mod recover;
 mod reserve;
@@ -82,6 +83,7 @@ use std::time::{Duration, SystemTime};
 
 use tokio::sync::{Semaphore, mpsc, oneshot};
 
+pub use outcome::{LineClass, errors};
 pub use record::{Dropped, HttpExchange, PageRecord, Truncation};
 pub use recover::{RecordedPage, Recovered};
 pub use warc::WarcPair;
