@@ -19,14 +19,20 @@ const PAGES: usize = 600;
 fn graph_site_routes() -> Vec<(String, Page)> {
     (0..PAGES)
         .map(|i| {
-            let targets = [2 * i + 1, 2 * i + 2, (i * 7 + 3) % PAGES, (i * 13 + 5) % PAGES];
-            let path_of = |t: usize| if t == 0 { "/".to_owned() } else { format!("/p{t}") };
-            let links: Vec<String> = targets.iter().filter(|&&t| t < PAGES).map(|&t| path_of(t)).collect();
+            let links: Vec<String> = graph_links(i).map(path_of).collect();
             let refs: Vec<&str> = links.iter().map(String::as_str).collect();
-            let path = if i == 0 { "/".to_owned() } else { format!("/p{i}") };
-            (path, Page::links(&refs).delay(Duration::from_millis(30)))
+            (path_of(i), Page::links(&refs).delay(Duration::from_millis(30)))
         })
         .collect()
+}
+
+/// The pages page `i` of the graph site links to.
+fn graph_links(i: usize) -> impl Iterator<Item = usize> {
+    [2 * i + 1, 2 * i + 2, (i * 7 + 3) % PAGES, (i * 13 + 5) % PAGES].into_iter().filter(|&t| t < PAGES)
+}
+
+fn path_of(page: usize) -> String {
+    if page == 0 { "/".to_owned() } else { format!("/p{page}") }
 }
 
 async fn graph_site() -> Site {
@@ -38,15 +44,40 @@ async fn graph_site() -> Site {
 }
 
 fn write_config(path: &Path, site: &Site, out: &Path) {
+    write_config_with(path, site, out, "");
+}
+
+/// The crawl config, with more `[output]` keys.
+fn write_config_with(path: &Path, site: &Site, out: &Path, output: &str) {
     let toml = format!(
         "seeds = [\"{}\"]\nout = \"{}\"\n\n[crawl]\nconcurrency = 8\nsitemaps = false\n\n\
          [fetch]\nallow_private_networks = true\n\n[politeness]\nper_host_concurrency = 4\n\
          delay = \"0s\"\n\n[output]\nprogress_interval = \"100ms\"\nsync_interval = \"150ms\"\n\
-         warc_max_bytes = 60000\n",
+         warc_max_bytes = 60000\n{output}",
         site.url("/"),
         out.display()
     );
     std::fs::write(path, toml).unwrap();
+}
+
+/// Shortest depths of the graph site's pages, by a BFS of its links.
+fn graph_depths(site: &Site) -> HashMap<String, u64> {
+    let mut depths = vec![None; PAGES];
+    depths[0] = Some(0);
+    let mut level = vec![0];
+    while !level.is_empty() {
+        let mut next = Vec::new();
+        for &page in &level {
+            for target in graph_links(page) {
+                if depths[target].is_none() {
+                    depths[target] = depths[page].map(|d: u64| d + 1);
+                    next.push(target);
+                }
+            }
+        }
+        level = next;
+    }
+    depths.iter().enumerate().filter_map(|(page, depth)| Some((site.url(&path_of(page)), (*depth)?))).collect()
 }
 
 fn crawld() -> Command {
@@ -94,7 +125,8 @@ async fn killed_at_random_moments_and_resumed_the_crawl_records_each_page_once_a
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
     let config = dir.path().join("crawl.toml");
-    write_config(&config, &site, &out);
+    // Snapshots of the frontier every few dozen URLs: kills land before, during and after them.
+    write_config_with(&config, &site, &out, "snapshot_after = 40\n");
 
     let seed = std::env::var("CRAWLD_KILL_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(|| {
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64
@@ -263,4 +295,55 @@ async fn a_damaged_journal_or_another_scope_is_refused_with_a_clear_error_and_no
     assert!(log.contains("frontier.journal is damaged at byte") && log.contains("refusing to resume"), "{log}");
     assert_eq!(std::fs::read(out.join("pages.jsonl")).unwrap(), pages, "nothing touched");
     assert_eq!(std::fs::read(&journal).unwrap(), bytes);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resume_starts_from_the_frontier_snapshot_and_a_damaged_snapshot_costs_only_a_full_replay() {
+    let site = graph_site().await;
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let config = dir.path().join("crawl.toml");
+    write_config_with(&config, &site, &out, "snapshot_after = 50\n");
+    let snapshot = out.join("state/frontier.snapshot");
+
+    // Killed once a snapshot is in place and lines came after it.
+    let mut child = crawld().args(["run", "--config"]).arg(&config).spawn().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !snapshot.exists() || recorded(&out).len() < 150 {
+        assert!(Instant::now() < deadline && child.try_wait().unwrap().is_none(), "no snapshot was taken");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let lines = recorded(&out).len();
+
+    // A resume that is killed in turn: it read the snapshot and only the lines after it.
+    let mut child = crawld().args(["run", "--config"]).arg(&config).spawn().unwrap();
+    let mut log = String::new();
+    let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    while !log.contains("resuming the crawl") {
+        assert_ne!(std::io::BufRead::read_line(&mut stderr, &mut log).unwrap(), 0, "{log}");
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(log.contains("read from the frontier's snapshot"), "{log}");
+    let read: usize = log.split("lines_read=").nth(1).unwrap().split(' ').next().unwrap().parse().unwrap();
+    assert!(read < lines, "only the lines after the snapshot are read: {read} of {lines}\n{log}");
+
+    // A damaged snapshot is set aside: the journal is replayed whole, and nothing is lost.
+    let mut bytes = std::fs::read(&snapshot).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x55;
+    std::fs::write(&snapshot, &bytes).unwrap();
+    let done = crawld().args(["run", "--config"]).arg(&config).output().unwrap();
+    let log = String::from_utf8_lossy(&done.stderr);
+    assert!(done.status.success(), "{log}");
+    assert!(log.contains("snapshot cannot be used") && log.contains("read from the whole journal"), "{log}");
+
+    let resumed = Output::read(&out);
+    assert_eq!(resumed.lines.len(), PAGES, "every page once, none twice");
+    assert_eq!(resumed.depths(), graph_depths(&site), "each page at its shortest depth");
+    assert_eq!(resumed.stats()["pages"], PAGES);
+    assert_eq!(resumed.stats()["status_2xx"], PAGES, "the counts of the lines before the snapshot are kept");
+    check_warc(&out, &resumed);
 }

@@ -141,6 +141,10 @@ pub struct OutputSection {
     /// On Ctrl-C / SIGTERM: how long in-flight fetches may take to finish.
     #[serde(with = "humantime_serde")]
     pub shutdown_grace: Duration,
+    /// A snapshot of the frontier (state/frontier.snapshot) is taken once this many URLs were queued
+    /// or leased since the last one (and at least as many as that one held), so that a resume reads
+    /// the snapshot and what came after it, not the whole crawl's history. 0: never.
+    pub snapshot_after: u64,
 }
 
 /// The admin HTTP API of a running crawl (status, metrics, pause/resume/stop, seeds).
@@ -254,6 +258,7 @@ impl Default for OutputSection {
             progress_interval: Duration::from_secs(5),
             sync_interval: Duration::from_secs(1),
             shutdown_grace: Duration::from_secs(10),
+            snapshot_after: 1_000_000,
         }
     }
 }

@@ -12,6 +12,7 @@
 //! ([`crate::task`]), so this loop only does bookkeeping.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock, PoisonError, RwLock};
 use std::time::Duration;
 
@@ -19,9 +20,9 @@ use anyhow::Context;
 use crawld_extract::{Scope, ScopeRules, fingerprint};
 use crawld_fetch::{FetchConfig, FetchPool, Fetcher, Retry};
 use crawld_frontier::{
-    Added, Candidate, Frontier, FrontierBackend, FrontierConfig, HostId, JournalSync, Lease, Next, Via,
+    Added, Candidate, Frontier, FrontierBackend, FrontierConfig, HostId, JournalSync, Lease, Next, Snapshot, Via,
 };
-use crawld_sink::{BeforeLines, PageRecord, Sink, SinkOptions};
+use crawld_sink::{AfterLines, BeforeLines, PageRecord, Sink, SinkOptions};
 use rand::Rng;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -141,7 +142,7 @@ pub async fn run_steered(config: Config, cancel: CancellationToken, hooks: Hooks
     let state_dir = resume::state_dir(&config.out);
     let cannot_open = || format!("cannot open output directory {}", config.out.display());
     let mut scope = scope_of(&config);
-    let (mut frontier, sink, stats, seeds) = match unfinished {
+    let (mut frontier, sink, stats, seeds, joined) = match unfinished {
         None => {
             let manifest = serde_json::json!({
                 "crawld_version": env!("CARGO_PKG_VERSION"),
@@ -154,15 +155,23 @@ pub async fn run_steered(config: Config, cancel: CancellationToken, hooks: Hooks
             let frontier = Frontier::create_durable(frontier_config, &state_dir).with_context(cannot_open)?;
             journal_first.set(&frontier);
             info!(seeds = config.seeds.len(), out = %out.display(), "crawl starting");
-            (frontier, sink, Stats::default(), SeedReport::default())
+            (frontier, sink, Stats::default(), SeedReport::default(), Vec::new())
         }
         Some((manifest, stats)) => {
             resume::check_same_crawl(&config, &manifest)?;
-            let mut restore = resume::Restore::new(&config, stats);
-            let recovered = Sink::recover(&config.out, |page| restore.line(page)).with_context(cannot_open)?;
+            let snapshot = resume::snapshot(&config.out);
+            let (snapshot, extra) = snapshot.map_or((None, None), |(s, e)| (Some(s), Some(e)));
+            let mut restore = resume::Restore::new(&config, stats, extra.as_ref(), &mut scope);
+            let start = snapshot.as_ref().map_or(0, Snapshot::pages_bytes);
+            let recovered =
+                Sink::recover_from(&config.out, start, |page| restore.line(page)).with_context(cannot_open)?;
+            let done = std::mem::take(&mut restore.done);
             let (frontier, resumed) =
-                Frontier::resume(frontier_config, &state_dir, |candidate| restore.journaled(candidate, &mut scope))
-                    .with_context(cannot_open)?;
+                Frontier::resume(frontier_config, &state_dir, snapshot.as_ref(), &done, |journaled| {
+                    restore.journaled(journaled, &mut scope)
+                })
+                .with_context(cannot_open)?;
+            drop(done);
             journal_first.set(&frontier);
             let sink = Sink::reopen(&config.out, sink_options).with_context(cannot_open)?;
             let cut = match resumed.replayed.cut {
@@ -171,17 +180,25 @@ pub async fn run_steered(config: Config, cancel: CancellationToken, hooks: Hooks
                 }
                 None => recovered.cuts(),
             };
+            let from = if resumed.from_snapshot {
+                "the frontier's snapshot and what followed it"
+            } else {
+                "the whole journal"
+            };
             info!(
                 out = %out.display(),
-                pages = recovered.lines,
+                pages = restore.stats.pages,
                 queued = resumed.queued,
-                sites_joined = restore.joined,
-                "resuming the crawl: {} pages recorded, {} URLs queued again (those in flight included); cut: {cut}",
-                recovered.lines,
+                sites_joined = restore.joined.len(),
+                lines_read = recovered.lines,
+                journal_records_read = resumed.replayed.frames,
+                "resuming the crawl: {} pages recorded, {} URLs queued again (those in flight included), \
+                 read from {from}; cut: {cut}",
+                restore.stats.pages,
                 resumed.queued
             );
             let seeds = SeedReport { answered: restore.seeds_answered, failures: Vec::new() };
-            (frontier, sink, restore.stats, seeds)
+            (frontier, sink, restore.stats, seeds, restore.joined)
         }
     };
     let ctx = Arc::new(TaskContext {
@@ -207,6 +224,7 @@ pub async fn run_steered(config: Config, cancel: CancellationToken, hooks: Hooks
             duplicate_seeds, "{duplicate_seeds} duplicate seeds merged (the same URL once normalized)"
         );
     }
+    frontier.set_snapshot_after(Some(config.output.snapshot_after).filter(|&n| n > 0));
     let elapsed_before = stats.elapsed_secs;
     // A stop while the disk is full must not wait for space: the writer gives up, and a resume goes on.
     let disk = sink.disk_watch();
@@ -231,6 +249,8 @@ pub async fn run_steered(config: Config, cancel: CancellationToken, hooks: Hooks
         in_flight: HashMap::new(),
         warned: HashSet::new(),
         seeds,
+        joined,
+        snapshotting: Arc::new(AtomicBool::new(false)),
         control: hooks,
     };
     let ending = crawl.run(&cancel).await.map_err(when_disk_full);
@@ -356,6 +376,11 @@ struct Crawl {
     /// (host, guard) pairs already warned about: a guard's drops are logged once per host.
     warned: HashSet<(HostId, &'static str)>,
     seeds: SeedReport,
+    /// Sites that joined the scope through a seed's redirects, as the URLs they were reached at: for
+    /// the frontier's snapshots.
+    joined: Vec<String>,
+    /// A snapshot of the frontier is being committed: no other starts meanwhile.
+    snapshotting: Arc<AtomicBool>,
     /// Commands and config changes from outside the loop, and what status snapshots need.
     control: Hooks,
 }
@@ -401,7 +426,10 @@ impl Crawl {
                 }
                 _ = sleep_until(wake_at) => {}
                 Some(joined) = self.pool.join_next() => match joined {
-                    Ok(finished) => self.finish(finished, false).await?,
+                    Ok(finished) => {
+                        self.finish(finished, false).await?;
+                        self.maybe_snapshot().await?;
+                    }
                     // Tasks catch their own panics (task::run); only an abort lands here.
                     Err(e) => warn!(error = %e, "a fetch task was lost"),
                 },
@@ -561,10 +589,63 @@ impl Crawl {
         Ok(())
     }
 
+    /// Take a snapshot of the frontier when one is due, so that a resume need not read the whole
+    /// history. Written here, between two pages, it is committed by the sink's writer once every line
+    /// of the pages it counts done is durable. A snapshot that cannot be written costs a longer resume,
+    /// not the crawl: it is logged and the crawl goes on.
+    async fn maybe_snapshot(&mut self) -> anyhow::Result<()> {
+        if !self.frontier.snapshot_due() || self.snapshotting.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        let started = Instant::now();
+        let extra = resume::SnapshotExtra {
+            stats: self.stats.clone(),
+            seeds_answered: self.seeds.answered,
+            joined: self.joined.clone(),
+        };
+        let extra = serde_json::to_vec(&extra).context("cannot serialize the crawl's state for a snapshot")?;
+        let pending = match self.frontier.write_snapshot(&extra) {
+            Ok(Some(pending)) => pending,
+            Ok(None) => return Ok(()),
+            Err(e) => {
+                warn!(error = %e, "cannot write a snapshot of the frontier: a resume will read more");
+                return Ok(());
+            }
+        };
+        let written = started.elapsed();
+        self.snapshotting.store(true, Ordering::Release);
+        let snapshotting = Arc::clone(&self.snapshotting);
+        let commit = move |pages_bytes| {
+            let committed = started.elapsed();
+            match pending.commit(pages_bytes) {
+                Ok(()) => info!(
+                    written_ms = written.as_millis() as u64,
+                    committed_ms = (started.elapsed() - committed).as_millis() as u64,
+                    pages_bytes,
+                    "frontier snapshot taken"
+                ),
+                Err(e) => warn!(error = %e, "cannot commit a snapshot of the frontier: a resume will read more"),
+            }
+            snapshotting.store(false, Ordering::Release);
+        };
+        // Committing fsyncs a file of about 16 bytes per URL: off the writer's thread, which has lines
+        // to write meanwhile.
+        let flag = Arc::clone(&self.snapshotting);
+        let then = AfterLines::new(move |pages_bytes| {
+            let spawned = std::thread::Builder::new().name("crawld-snapshot".into()).spawn(move || commit(pages_bytes));
+            if let Err(e) = spawned {
+                warn!(error = %e, "cannot start the thread that commits a snapshot of the frontier");
+                flag.store(false, Ordering::Release);
+            }
+        });
+        self.sink.after_lines(then).await.context("cannot write to the output directory")
+    }
+
     /// A seed redirected to another host: that host is where the seed's site is, so it joins the scope
     /// before the target is queued (its links are checked against the wider scope).
-    fn widen_scope(&self, lease: &Lease, target: &url::Url) {
+    fn widen_scope(&mut self, lease: &Lease, target: &url::Url) {
         let host = target.host_str().unwrap_or_default();
+        self.joined.push(target.to_string());
         self.ctx.scope.write().unwrap_or_else(PoisonError::into_inner).admit_site(target);
         info!(
             from = %lease.url,

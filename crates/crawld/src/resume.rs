@@ -11,8 +11,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use crawld_extract::{OutOfScope, Scope, fingerprint};
-use crawld_frontier::{FingerprintSet, Journaled};
+use crawld_frontier::{FingerprintSet, Journaled, Snapshot};
 use crawld_sink::{LineClass, RecordedPage};
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::config::Config;
@@ -125,28 +126,70 @@ pub fn check_same_crawl(config: &Config, manifest: &Value) -> anyhow::Result<()>
     Ok(())
 }
 
-/// What pages.jsonl and the journal rebuild of a crawl's state, line by line.
+/// What a frontier snapshot carries of the crawl's own state, at the instant it was taken: what a
+/// resume from it would otherwise count again from the lines and frames before it.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct SnapshotExtra {
+    /// Counters at that instant; those that pages.jsonl lines carry are used.
+    pub stats: Stats,
+    pub seeds_answered: u64,
+    /// Sites that joined the scope through a seed's redirects, as the URL they were reached at.
+    pub joined: Vec<String>,
+}
+
+/// The snapshot of the frontier to resume from, if there is one that can be trusted: a damaged one,
+/// or one that does not agree with pages.jsonl, is set aside with a warning (a resume without it
+/// replays the whole journal and loses nothing).
+pub fn snapshot(out: &Path) -> Option<(Snapshot, SnapshotExtra)> {
+    let unusable = |why: String| {
+        tracing::warn!("the frontier's snapshot cannot be used ({why}): replaying the whole journal instead");
+        None
+    };
+    let snapshot = match Snapshot::open(&state_dir(out)) {
+        Ok(snapshot) => snapshot?,
+        Err(e) => return unusable(e.to_string()),
+    };
+    let pages = std::fs::metadata(out.join(PAGES)).map_or(0, |m| m.len());
+    if pages < snapshot.pages_bytes() {
+        return unusable(format!("it counts {} bytes of pages.jsonl, which holds {pages}", snapshot.pages_bytes()));
+    }
+    match serde_json::from_slice(snapshot.extra()) {
+        Ok(extra) => Some((snapshot, extra)),
+        Err(e) => unusable(format!("its crawl state does not parse: {e}")),
+    }
+}
+
+/// What pages.jsonl and the journal rebuild of a crawl's state, line by line (after the snapshot, when
+/// there is one).
 #[derive(Debug)]
 pub struct Restore {
-    /// Fingerprints of the URLs with a line: done, never fetched again.
+    /// Fingerprints of the URLs with a line read: done, never fetched again.
     pub done: FingerprintSet,
     pub stats: Stats,
     /// Seeds that got an HTTP response before.
     pub seeds_answered: u64,
-    /// Sites that joined the scope through a seed's redirects, found again in the journal.
-    pub joined: u64,
+    /// Sites that joined the scope through a seed's redirects (before the snapshot, and found again
+    /// in the journal after it).
+    pub joined: Vec<String>,
     seed_redirects_join_scope: bool,
 }
 
 impl Restore {
-    /// Start from the last stats.json's counters; those pages.jsonl carries are counted again.
-    pub fn new(config: &Config, saved: Stats) -> Restore {
-        let stats = saved.without_line_counts();
+    /// Start from the last stats.json's counters, and the snapshot's counts of lines if there is one;
+    /// the lines after that are counted again. The sites the snapshot says joined the scope join it.
+    pub fn new(config: &Config, saved: Stats, snapshot: Option<&SnapshotExtra>, scope: &mut Scope) -> Restore {
+        let empty = SnapshotExtra::default();
+        let from = snapshot.unwrap_or(&empty);
+        for site in &from.joined {
+            if let Ok(url) = url::Url::parse(site) {
+                scope.admit_site(&url);
+            }
+        }
         Restore {
             done: FingerprintSet::default(),
-            stats,
-            seeds_answered: 0,
-            joined: 0,
+            stats: saved.with_line_counts_of(&from.stats),
+            seeds_answered: from.seeds_answered,
+            joined: from.joined.clone(),
             seed_redirects_join_scope: config.scope.seed_redirects_join_scope,
         }
     }
@@ -162,9 +205,9 @@ impl Restore {
         }
     }
 
-    /// One journaled URL: whether it is done; and a seed's redirect target (reached from a seed by
-    /// redirects alone) outside the configured scope joined it then, so it joins it again.
-    pub fn journaled(&mut self, journaled: &Journaled<'_>, scope: &mut Scope) -> bool {
+    /// One journaled URL: a seed's redirect target (reached from a seed by redirects alone) outside
+    /// the configured scope joined it then, so it joins it again.
+    pub fn journaled(&mut self, journaled: &Journaled<'_>, scope: &mut Scope) {
         let from_a_seed = journaled.depth == u32::from(journaled.redirects) && journaled.depth > 0;
         if self.seed_redirects_join_scope
             && from_a_seed
@@ -172,8 +215,7 @@ impl Restore {
             && scope.check(&url) == Err(OutOfScope::Host)
         {
             scope.admit_site(&url);
-            self.joined += 1;
+            self.joined.push(journaled.url.to_owned());
         }
-        self.done.contains(&journaled.fingerprint)
     }
 }

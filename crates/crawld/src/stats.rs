@@ -108,22 +108,28 @@ impl Stats {
 
     /// These counters, with those that pages.jsonl lines carry set to zero, to be counted again from it.
     pub fn without_line_counts(self) -> Stats {
+        self.with_line_counts_of(&Stats::default())
+    }
+
+    /// These counters, with those that pages.jsonl lines carry taken from `lines` (the counts of a
+    /// snapshot, to which the lines after it are added).
+    pub fn with_line_counts_of(self, lines: &Stats) -> Stats {
         Stats {
-            pages: 0,
-            status_2xx: 0,
-            status_3xx: 0,
-            status_4xx: 0,
-            status_5xx: 0,
-            status_other: 0,
-            no_response: 0,
-            refused_private: 0,
-            robots_blocked: 0,
-            robots_unavailable: 0,
-            host_down_skipped: 0,
-            internal_errors: 0,
-            truncated: 0,
-            bytes: 0,
-            dropped: DroppedCounts::default(),
+            pages: lines.pages,
+            status_2xx: lines.status_2xx,
+            status_3xx: lines.status_3xx,
+            status_4xx: lines.status_4xx,
+            status_5xx: lines.status_5xx,
+            status_other: lines.status_other,
+            no_response: lines.no_response,
+            refused_private: lines.refused_private,
+            robots_blocked: lines.robots_blocked,
+            robots_unavailable: lines.robots_unavailable,
+            host_down_skipped: lines.host_down_skipped,
+            internal_errors: lines.internal_errors,
+            truncated: lines.truncated,
+            bytes: lines.bytes,
+            dropped: lines.dropped,
             ..self
         }
     }

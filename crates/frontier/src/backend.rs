@@ -7,7 +7,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::{Added, Candidate, Frontier, FrontierStats, HostId, Lease, Next, SeenSet};
+use crate::{Added, Candidate, Frontier, FrontierStats, HostId, JournalError, Lease, Next, PendingSnapshot, SeenSet};
 
 /// What a crawl loop asks of its frontier. Every method is the [`Frontier`] method of the same name.
 pub trait FrontierBackend: Send + std::fmt::Debug {
@@ -42,6 +42,11 @@ pub trait FrontierBackend: Send + std::fmt::Debug {
     fn seen_set(&self) -> SeenSet;
     /// The `n` hosts with the most URLs queued, most first, as (`host:port`, queued): for status requests.
     fn longest_queues(&self, n: usize) -> Vec<(&str, u64)>;
+    /// Whether a snapshot would now shorten a resume enough to be worth writing.
+    fn snapshot_due(&self) -> bool;
+    /// Write a snapshot of the queue and the seen-set, with the caller's `extra` state; it is in force
+    /// once committed, after the page lines it counts are durable.
+    fn write_snapshot(&mut self, extra: &[u8]) -> Result<Option<PendingSnapshot>, JournalError>;
 }
 
 impl FrontierBackend for Frontier {
@@ -107,5 +112,13 @@ impl FrontierBackend for Frontier {
 
     fn longest_queues(&self, n: usize) -> Vec<(&str, u64)> {
         Frontier::longest_queues(self, n)
+    }
+
+    fn snapshot_due(&self) -> bool {
+        Frontier::snapshot_due(self)
+    }
+
+    fn write_snapshot(&mut self, extra: &[u8]) -> Result<Option<PendingSnapshot>, JournalError> {
+        Frontier::write_snapshot(self, extra)
     }
 }

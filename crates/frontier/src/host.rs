@@ -10,6 +10,17 @@ use crate::{Candidate, SeenSet};
 pub(crate) struct Entry {
     pub(crate) candidate: Candidate,
     pub(crate) retries: u32,
+    /// Where its record is in the journal.
+    pub(crate) offset: u64,
+}
+
+/// A lease in flight, as a snapshot lists it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct InFlight {
+    pub(crate) host: crate::HostId,
+    pub(crate) fingerprint: u128,
+    pub(crate) depth: u32,
+    pub(crate) offset: u64,
 }
 
 /// A URL queued for its first attempt: its fingerprint (for the stale check) and where its record is
@@ -149,6 +160,19 @@ impl HostState {
                         first.remove();
                     }
                 }
+            }
+        }
+    }
+
+    /// Every URL this host has queued and not stale (retries first, then by depth, FIFO): its
+    /// fingerprint, depth and journal offset, for a snapshot.
+    pub(crate) fn each_queued(&self, seen: &SeenSet, mut visit: impl FnMut(u128, u32, u64)) {
+        for (entry, _) in &self.retry_queue {
+            visit(entry.candidate.fingerprint, entry.candidate.depth, entry.offset);
+        }
+        for (&depth, queue) in &self.queues {
+            for queued in queue.iter().filter(|q| seen.is_queued_at(q.fingerprint(), depth)) {
+                visit(queued.fingerprint(), depth, queued.offset);
             }
         }
     }

@@ -24,7 +24,7 @@
 //! it is damage, not a torn write: resume refuses it rather than drop the URLs after it in silence.
 
 use std::fs::{File, OpenOptions};
-use std::io::{self, BufReader, Read, Write};
+use std::io::{self, BufReader, Read, Seek, Write};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -62,10 +62,14 @@ pub enum JournalError {
         path.display()
     )]
     Damaged { path: PathBuf, offset: u64, reason: String },
+    /// The frontier's snapshot cannot be used. It is only a shortcut: resuming without it (a full
+    /// replay of the journal) loses nothing.
+    #[error("{} is damaged ({reason})", path.display())]
+    Snapshot { path: PathBuf, reason: String },
 }
 
 impl JournalError {
-    fn io(action: &'static str, path: &Path, error: io::Error) -> Self {
+    pub(crate) fn io(action: &'static str, path: &Path, error: io::Error) -> Self {
         JournalError::Io { action, path: path.to_path_buf(), error }
     }
 }
@@ -238,12 +242,14 @@ impl Journal {
 
     /// Replay the journal in `dir`, handing each queued URL and the offset of its record to `visit` in
     /// order, then open it to go on appending. A torn tail is cut off first.
+    /// Frames before `start` (the end of a frame: what a snapshot covers) are skipped unread.
     pub(crate) fn resume(
         dir: &Path,
+        start: u64,
         visit: impl FnMut(&Journaled<'_>, u64),
     ) -> Result<(Journal, Replayed), JournalError> {
         let path = dir.join(JOURNAL_FILE);
-        let replayed = replay(&path, visit)?;
+        let replayed = replay(&path, start, visit)?;
         let file =
             OpenOptions::new().read(true).append(true).open(&path).map_err(|e| JournalError::io("open", &path, e))?;
         let len = file.metadata().map_err(|e| JournalError::io("read", &path, e))?.len();
@@ -264,6 +270,18 @@ impl Journal {
 
     pub(crate) fn sync_handle(&self) -> Option<JournalSync> {
         self.sync.clone()
+    }
+
+    /// The journal's length, what is still buffered included: where the next frame goes.
+    pub(crate) fn len(&self) -> u64 {
+        let shared = self.shared.lock().unwrap_or_else(PoisonError::into_inner);
+        shared.written + shared.buf.len() as u64
+    }
+
+    /// The next URL frame gets a Parent frame of its own, even under the same parent as the last: so
+    /// that a replay starting here (after a snapshot) never needs a Parent frame from before.
+    pub(crate) fn start_afresh(&mut self) {
+        self.last_parent = None;
     }
 
     /// Journal a URL just queued (or queued again more shallowly); returns the offset of its record.
@@ -329,8 +347,14 @@ fn frame(out: &mut Vec<u8>, parts: &[&[u8]]) {
 }
 
 /// Read every frame of the journal at `path`; cut a torn tail off the file.
-fn replay(path: &Path, mut visit: impl FnMut(&Journaled<'_>, u64)) -> Result<Replayed, JournalError> {
+fn replay(path: &Path, start: u64, mut visit: impl FnMut(&Journaled<'_>, u64)) -> Result<Replayed, JournalError> {
     let file = File::open(path).map_err(|e| JournalError::io("open", path, e))?;
+    let len = file.metadata().map_err(|e| JournalError::io("read", path, e))?.len();
+    if start > len {
+        let reason =
+            format!("it ends at byte {len}, before byte {start} where the frontier's snapshot says it goes on");
+        return Err(JournalError::Damaged { path: path.to_path_buf(), offset: len, reason });
+    }
     let mut reader = BufReader::with_capacity(1 << 16, file);
     let mut magic = vec![0; MAGIC.len()];
     let got = read_full(&mut reader, &mut magic).map_err(|e| JournalError::io("read", path, e))?;
@@ -345,6 +369,10 @@ fn replay(path: &Path, mut visit: impl FnMut(&Journaled<'_>, u64)) -> Result<Rep
         return Err(JournalError::NotAJournal { path: path.to_path_buf() });
     }
     let mut offset = MAGIC.len() as u64;
+    if start > offset {
+        reader.seek(io::SeekFrom::Start(start)).map_err(|e| JournalError::io("read", path, e))?;
+        offset = start;
+    }
     // The last Parent record: its URL and offset.
     let mut parent: Option<(String, u64)> = None;
     let mut payload = Vec::new();
@@ -510,7 +538,7 @@ fn read_full(reader: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
     Ok(got)
 }
 
-fn sync_dir(dir: &Path) -> io::Result<()> {
+pub(crate) fn sync_dir(dir: &Path) -> io::Result<()> {
     File::open(dir)?.sync_all()
 }
 
@@ -527,7 +555,7 @@ mod tests {
 
     fn replay_all(dir: &Path) -> Result<(Vec<Candidate>, Replayed), JournalError> {
         let mut seen = Vec::new();
-        let (_journal, replayed) = Journal::resume(dir, |j, _| {
+        let (_journal, replayed) = Journal::resume(dir, 0, |j, _| {
             let parent = j.parent.map(Arc::from);
             let url = Url::parse(j.url).unwrap();
             seen.push(Candidate {
@@ -593,7 +621,7 @@ mod tests {
                     assert_eq!(summary(&journal.read(at).unwrap()), summary(c), "from the file");
                 }
                 let mut replayed = Vec::new();
-                let (mut again, _) = Journal::resume(dir.path(), |_, at| replayed.push(at)).unwrap();
+                let (mut again, _) = Journal::resume(dir.path(), 0, |_, at| replayed.push(at)).unwrap();
                 assert_eq!(replayed, offsets);
                 for (c, &at) in written.iter().zip(&offsets) {
                     assert_eq!(summary(&again.read(at).unwrap()), summary(c), "after a resume");
@@ -620,7 +648,7 @@ mod tests {
             let kept = std::fs::metadata(&path).unwrap().len();
             assert_eq!(replayed.cut, Some((kept, whole - torn - kept)));
             // Put the second URL back for the next round.
-            let (mut journal, _) = Journal::resume(dir.path(), |_, _| {}).unwrap();
+            let (mut journal, _) = Journal::resume(dir.path(), 0, |_, _| {}).unwrap();
             journal.append(&candidate("http://a.test/b", 2, 0, None));
             journal.sync_handle().unwrap().sync().unwrap();
             assert_eq!(std::fs::metadata(&path).unwrap().len(), whole);
@@ -645,7 +673,7 @@ mod tests {
         );
         let mut bytes = std::fs::read(&path).unwrap();
         let second = MAGIC.len() + HEADER + URL_FIXED + "http://a.test/".len();
-        assert_eq!(Journal::resume(dir.path(), |_, _| {}).unwrap().1.frames, 3);
+        assert_eq!(Journal::resume(dir.path(), 0, |_, _| {}).unwrap().1.frames, 3);
         bytes[second + HEADER + 3] ^= 0xff;
         std::fs::write(&path, &bytes).unwrap();
         let error = replay_all(dir.path()).unwrap_err().to_string();

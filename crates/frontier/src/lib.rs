@@ -39,6 +39,7 @@ mod backend;
 mod host;
 mod journal;
 mod seen;
+mod snapshot;
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
@@ -53,6 +54,7 @@ use host::HostState;
 use journal::Journal;
 pub use journal::{JOURNAL_FILE, JournalError, JournalSync, Journaled, Replayed};
 pub use seen::{FingerprintHasher, FingerprintSet, SeenSet};
+pub use snapshot::{PendingSnapshot, SNAPSHOT_FILE, Snapshot};
 
 /// Knobs of the frontier. All of them can be changed while a crawl runs ([`Frontier::set_politeness`]).
 #[derive(Debug, Clone)]
@@ -125,9 +127,15 @@ pub enum Added {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct HostId(u32);
 
+/// Names one lease of a frontier: what a shared backend would expire when its holder dies (a
+/// visibility timeout) and what a snapshot lists as in flight.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct LeaseId(u64);
+
 /// A URL handed out to be fetched. Give it back with [`Frontier::complete`] or [`Frontier::retry`].
 #[derive(Debug, Clone)]
 pub struct Lease {
+    pub id: LeaseId,
     pub url: Url,
     pub fingerprint: u128,
     pub depth: u32,
@@ -139,6 +147,8 @@ pub struct Lease {
     pub host: HostId,
     /// True when this host's robots.txt verdict has not been reported yet ([`Frontier::set_host_delay`]).
     pub first_of_host: bool,
+    /// Where its record is in the journal: a snapshot lists leases in flight by it.
+    offset: u64,
 }
 
 impl Lease {
@@ -203,6 +213,11 @@ pub struct Frontier {
     journal: Journal,
     /// The first error reading a queued URL back from the journal.
     broken: Option<String>,
+    /// Leases handed out and not finished: what a snapshot must list as still to do.
+    leases: HashMap<LeaseId, host::InFlight>,
+    next_lease: u64,
+    /// When a snapshot is due (see [`Frontier::snapshot_due`]).
+    snapshots: snapshot::Schedule,
 }
 
 /// What [`Frontier::resume`] rebuilt.
@@ -213,6 +228,8 @@ pub struct Resumed {
     pub done: u64,
     /// URLs queued again.
     pub queued: u64,
+    /// Whether it started from a snapshot (else it replayed the whole journal).
+    pub from_snapshot: bool,
 }
 
 impl Frontier {
@@ -230,6 +247,9 @@ impl Frontier {
             leased: 0,
             journal: Journal::memory(),
             broken: None,
+            leases: HashMap::new(),
+            next_lease: 0,
+            snapshots: snapshot::Schedule::default(),
         }
     }
 
@@ -242,32 +262,114 @@ impl Frontier {
         Ok(frontier)
     }
 
-    /// Rebuild a durable frontier from its journal in `state_dir`: every journaled URL (in the order it
-    /// was journaled, once per frame) for which `is_done` says false is queued again, at the smallest depth journaled for it, in the order first queued.
-    /// URLs that were in flight when the last process ended are queued like the others. Attempts so
-    /// far are not journaled: a URL queued for a retry starts its attempts afresh.
+    /// Rebuild a durable frontier from `state_dir`: its `snapshot` (if the caller has one it trusts,
+    /// [`Snapshot::open`]), then the journal frames after it (all of them without one). Every URL is
+    /// queued again, at the smallest depth journaled for it, in the order first queued, unless `done`
+    /// holds its fingerprint (it has a page line the snapshot does not cover) or the snapshot counts it
+    /// done. URLs that were in flight when the last process ended are queued like the others. `visit`
+    /// sees each journal frame replayed. Attempts so far are not kept: a URL queued for a retry starts
+    /// its attempts afresh.
     pub fn resume(
         config: FrontierConfig,
         state_dir: &Path,
-        mut is_done: impl FnMut(&Journaled<'_>) -> bool,
+        snapshot: Option<&Snapshot>,
+        done: &FingerprintSet,
+        mut visit: impl FnMut(&Journaled<'_>),
     ) -> Result<(Frontier, Resumed), JournalError> {
         let mut frontier = Frontier::new(config);
-        // About one URL per 90 bytes of journal: room for them all at once, no rehash of a huge table.
+        let start = snapshot.map_or(0, |s| s.journal_len);
+        // About one URL per 90 bytes of journal and per 16 of snapshot: room for them all at once, no
+        // rehash of a huge table.
         let journal_bytes = std::fs::metadata(state_dir.join(JOURNAL_FILE)).map_or(0, |m| m.len());
-        frontier.seen = SeenSet::with_capacity(usize::try_from(journal_bytes / 90).unwrap_or(0));
-        let mut done = 0;
-        let (journal, replayed) = Journal::resume(state_dir, |journaled, offset| {
-            if is_done(journaled) {
-                done += u64::from(frontier.seen.restore_done(journaled.fingerprint, journaled.depth));
+        let urls = journal_bytes.saturating_sub(start) / 90 + snapshot.map_or(0, |s| s.size / 16);
+        frontier.seen = SeenSet::with_capacity(usize::try_from(urls).unwrap_or(0));
+        let mut restored_done = 0;
+        let mut snapshot_entries = 0;
+        if let Some(snapshot) = snapshot {
+            let mut keys: Vec<String> = Vec::new();
+            snapshot.read(|item| {
+                snapshot_entries += 1;
+                match item {
+                    snapshot::Item::Host(key) => keys.push(key.to_owned()),
+                    snapshot::Item::Queued { fingerprint, depth, .. } if done.contains(&fingerprint) => {
+                        restored_done += u64::from(frontier.seen.restore_done(fingerprint, depth));
+                    }
+                    snapshot::Item::Queued { host, depth, fingerprint, offset } => {
+                        frontier.enqueue(fingerprint, depth, &keys[host as usize], |_| offset);
+                    }
+                    snapshot::Item::Done { fingerprint, depth } => {
+                        restored_done += u64::from(frontier.seen.restore_done(fingerprint, depth));
+                    }
+                }
+            })?;
+        }
+        let (journal, replayed) = Journal::resume(state_dir, start, |journaled, offset| {
+            visit(journaled);
+            if done.contains(&journaled.fingerprint) {
+                restored_done += u64::from(frontier.seen.restore_done(journaled.fingerprint, journaled.depth));
             } else if let Some(key) = host_key_str(journaled.url) {
                 frontier.enqueue(journaled.fingerprint, journaled.depth, &key, |_| offset);
             }
         })?;
         // What max_pages counts: the pages done count as leased.
-        frontier.leased = done;
+        frontier.leased = restored_done;
         frontier.journal = journal;
+        // What a resume would replay now: the frames after the snapshot (all, without one).
+        frontier.snapshots.since = replayed.frames;
+        frontier.snapshots.last_entries = snapshot_entries;
         let queued = frontier.queued;
-        Ok((frontier, Resumed { replayed, done, queued }))
+        Ok((frontier, Resumed { replayed, done: restored_done, queued, from_snapshot: snapshot.is_some() }))
+    }
+
+    /// Take a snapshot once the journal and the leases since the last one reach `after` entries (and
+    /// the last snapshot's size): see [`Frontier::snapshot_due`]. `None`: never. Only a durable
+    /// frontier takes snapshots.
+    pub fn set_snapshot_after(&mut self, after: Option<u64>) {
+        self.snapshots.after = after.filter(|_| self.journal.sync_handle().is_some());
+    }
+
+    /// Whether enough happened since the last snapshot that a resume would replay less with a new one.
+    pub fn snapshot_due(&self) -> bool {
+        self.snapshots.due()
+    }
+
+    /// Write a snapshot of the frontier as it is now, with `extra` (the caller's own state at this
+    /// instant, handed back by [`Snapshot::extra`]). It is in force only once committed: see
+    /// [`PendingSnapshot::commit`]. `None` for a frontier that is not durable.
+    pub fn write_snapshot(&mut self, extra: &[u8]) -> Result<Option<PendingSnapshot>, JournalError> {
+        let Some(journal_sync) = self.journal.sync_handle() else { return Ok(None) };
+        let dir = journal_sync.path().parent().map(Path::to_path_buf).unwrap_or_default();
+        // Frames from here on never refer back to a Parent frame before this point.
+        self.journal.start_afresh();
+        let mut pending = snapshot::create(&dir, Some(journal_sync), self.journal.len(), extra)?;
+        let written = (|| {
+            pending.hosts(self.hosts.iter().map(|h| h.key.as_str()))?;
+            for lease in self.leases.values() {
+                pending.queued(lease.host.0, lease.depth, lease.fingerprint, lease.offset)?;
+            }
+            for (index, host) in self.hosts.iter().enumerate() {
+                let mut result = Ok(());
+                host.each_queued(&self.seen, |fingerprint, depth, offset| {
+                    if result.is_ok() {
+                        result = pending.queued(index as u32, depth, fingerprint, offset);
+                    }
+                });
+                result?;
+            }
+            pending.end_queued()?;
+            let mut result = Ok(());
+            self.seen.each_done(|fingerprint, depth| {
+                if result.is_ok() {
+                    result = pending.done(fingerprint, depth);
+                }
+            });
+            result?;
+            pending.end_done()
+        })();
+        written.map_err(|e| JournalError::io("write", &pending.tmp_path(), e))?;
+        self.snapshots.since = 0;
+        self.snapshots.last_entries = pending.entries;
+        Ok(Some(pending))
     }
 
     /// The handle that makes this frontier's journal durable (None when it keeps none).
@@ -360,6 +462,7 @@ impl Frontier {
         self.bump_pending(depth);
         self.queued += 1;
         let offset = record(&mut self.journal);
+        self.snapshots.since += 1;
         self.hosts[host.index()].push(depth, host::Queued::new(fingerprint, offset));
         self.schedule(host);
         if lowered_from.is_some() { Added::Lowered } else { Added::New }
@@ -403,7 +506,7 @@ impl Frontier {
                 host::Popped::Retry(entry) => entry,
                 host::Popped::Queued { queued, depth } => match self.journal.read(queued.offset) {
                     Ok(candidate) if candidate.fingerprint == queued.fingerprint() => {
-                        host::Entry { candidate: Candidate { depth, ..candidate }, retries: 0 }
+                        host::Entry { candidate: Candidate { depth, ..candidate }, retries: 0, offset: queued.offset }
                     }
                     Ok(_) => return self.broken(std::io::Error::other("a queued URL's record is another URL's")),
                     Err(e) => return self.broken(e),
@@ -429,12 +532,18 @@ impl Frontier {
         if entry.retries == 0 {
             self.leased += 1;
         }
+        self.snapshots.since += 1;
         let state = &mut self.hosts[host.index()];
         state.in_flight += 1;
         let first_of_host = !state.robots_known;
         self.schedule(host);
         let c = entry.candidate;
+        let id = LeaseId(self.next_lease);
+        self.next_lease += 1;
+        self.leases
+            .insert(id, host::InFlight { host, fingerprint: c.fingerprint, depth: c.depth, offset: entry.offset });
         Lease {
+            id,
             url: c.url,
             fingerprint: c.fingerprint,
             depth: c.depth,
@@ -444,6 +553,7 @@ impl Frontier {
             retries: entry.retries,
             host,
             first_of_host,
+            offset: entry.offset,
         }
     }
 
@@ -483,7 +593,8 @@ impl Frontier {
     pub fn retry(&mut self, lease: &Lease, now: Instant, not_before: Instant) {
         self.seen.mark_retrying(lease.fingerprint);
         let state = &mut self.hosts[lease.host.index()];
-        state.push_retry(host::Entry { candidate: lease.candidate(), retries: lease.retries + 1 }, Some(not_before));
+        let entry = host::Entry { candidate: lease.candidate(), retries: lease.retries + 1, offset: lease.offset };
+        state.push_retry(entry, Some(not_before));
         self.queued += 1;
         self.release(lease, Some(now));
     }
@@ -497,7 +608,7 @@ impl Frontier {
             // Leased again later, it is counted again then.
             self.leased = self.leased.saturating_sub(1);
         }
-        let entry = host::Entry { candidate: lease.candidate(), retries: lease.retries };
+        let entry = host::Entry { candidate: lease.candidate(), retries: lease.retries, offset: lease.offset };
         // Due at once: it was given back, not failed.
         self.hosts[lease.host.index()].push_retry(entry, None);
         self.queued += 1;
@@ -534,6 +645,7 @@ impl Frontier {
     }
 
     fn release(&mut self, lease: &Lease, requested_at: Option<Instant>) {
+        self.leases.remove(&lease.id);
         let delay = self.config.delay;
         let state = &mut self.hosts[lease.host.index()];
         state.in_flight = state.in_flight.saturating_sub(1);

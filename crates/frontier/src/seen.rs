@@ -170,6 +170,18 @@ impl SeenSet {
         })
     }
 
+    /// Every URL done, as (fingerprint, depth): for a snapshot. The fingerprint has the bits the set
+    /// keeps (the low 96), which is all [`SeenSet::restore_done`] reads of it.
+    pub(crate) fn each_done(&self, mut visit: impl FnMut(u128, u32)) {
+        for slot in self.marks.iter() {
+            let mark = slot.value().get();
+            if mark.state == State::Done {
+                let [a, b, c] = slot.key().0;
+                visit(u128::from(a) | (u128::from(b) << 32) | (u128::from(c) << 64), mark.depth);
+            }
+        }
+    }
+
     pub(crate) fn mark_leased(&self, fingerprint: u128) {
         self.set_state(fingerprint, State::Leased);
     }

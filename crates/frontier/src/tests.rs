@@ -393,7 +393,8 @@ fn a_resumed_frontier_queues_what_was_not_done_in_order_at_its_shallowest_depth(
         f.journal_sync().unwrap().sync().unwrap();
         done = [fp("http://a/seed"), fp("http://a/2")].into();
     }
-    let (mut f, resumed) = Frontier::resume(unlimited(), state.path(), |j| done.contains(&j.fingerprint)).unwrap();
+    let done: FingerprintSet = done.into_iter().collect();
+    let (mut f, resumed) = Frontier::resume(unlimited(), state.path(), None, &done, |_| {}).unwrap();
     assert_eq!((resumed.replayed.frames, resumed.done, resumed.queued), (7, 2, 4));
     assert_eq!(f.stats().leased, 2, "pages done count toward max_pages");
     let mut order = Vec::new();
@@ -449,4 +450,94 @@ fn the_host_key_of_a_serialized_url_is_that_of_the_parsed_one() {
         let url = Url::parse(raw).unwrap();
         assert_eq!(host_key_str(url.as_str()), host_key(&url), "{raw}");
     }
+}
+
+/// Lease and complete everything `f` hands out; the (url, depth) of each lease in order.
+fn drain(f: &mut Frontier, now: Instant) -> Vec<(String, u32)> {
+    let mut order = Vec::new();
+    while let Next::Ready(l) = f.next(now) {
+        f.set_host_delay(l.host, None);
+        order.push((l.url.to_string(), l.depth));
+        f.complete(&l, now);
+    }
+    order
+}
+
+#[test]
+fn a_resume_from_a_snapshot_rebuilds_what_a_full_replay_does() {
+    let state = tempfile::tempdir().unwrap();
+    let now = Instant::now();
+    let mut before = FingerprintSet::default();
+    let mut after = FingerprintSet::default();
+    {
+        let mut f = Frontier::create_durable(unlimited(), state.path()).unwrap();
+        f.set_snapshot_after(Some(1));
+        f.add(candidate("http://a/seed", 0));
+        let seed = lease_known(&mut f, now);
+        for (u, d) in [("http://a/1", 1), ("http://a/2", 1), ("http://b/3", 1), ("http://a/4", 3), ("http://b/5", 2)] {
+            f.add(candidate(u, d));
+        }
+        f.complete(&seed, now);
+        before.insert(fp("http://a/seed"));
+        let in_flight = lease(&mut f, now);
+        assert_eq!(in_flight.url.as_str(), "http://a/1");
+        let retried = lease(&mut f, now);
+        f.retry(&retried, now, now);
+        assert!(f.snapshot_due());
+        let pending = f.write_snapshot(b"the caller's own").unwrap().unwrap();
+        assert!(!f.snapshot_due(), "nothing happened since");
+        pending.commit(1234).unwrap();
+        // After the snapshot: a new host, a URL the snapshot holds queued found more shallowly, a URL
+        // the snapshot holds queued done, and one leased and lost with the process.
+        f.add(candidate("http://c/6", 1));
+        f.add(candidate("http://a/4", 1));
+        let done = lease(&mut f, now);
+        f.complete(&done, now);
+        after.insert(done.fingerprint);
+        let _lost = lease(&mut f, now);
+        f.journal_sync().unwrap().sync().unwrap();
+    }
+    let snapshot = Snapshot::open(state.path()).unwrap().unwrap();
+    assert_eq!((snapshot.pages_bytes(), snapshot.extra()), (1234, &b"the caller's own"[..]));
+    let (mut from_snapshot, resumed) =
+        Frontier::resume(unlimited(), state.path(), Some(&snapshot), &after, |_| {}).unwrap();
+    assert!(resumed.from_snapshot);
+    assert_eq!(resumed.replayed.frames, 2, "only the frames after the snapshot are replayed");
+    let all: FingerprintSet = before.union(&after).copied().collect();
+    let (mut replayed, full) = Frontier::resume(unlimited(), state.path(), None, &all, |_| {}).unwrap();
+    assert_eq!((resumed.done, resumed.queued), (full.done, full.queued));
+    assert_eq!((resumed.done, resumed.queued), (2, 5));
+    assert_eq!(from_snapshot.stats().leased, replayed.stats().leased);
+    let (a, b) = (drain(&mut from_snapshot, now), drain(&mut replayed, now));
+    let of = |order: &[(String, u32)], host: &str| -> Vec<(String, u32)> {
+        order.iter().filter(|(u, _)| u.starts_with(host)).cloned().collect()
+    };
+    for host in ["http://a/", "http://b/", "http://c/"] {
+        assert_eq!(of(&a, host), of(&b, host), "{host}");
+    }
+    assert_eq!(a.len(), 5);
+    assert!(a.contains(&("http://a/4".to_owned(), 1)), "at the depth it was lowered to after the snapshot");
+    assert_eq!(from_snapshot.add(candidate("http://a/seed", 0)), Added::Known, "done before the snapshot");
+    assert!(after.iter().all(|&fingerprint| !from_snapshot.seen_set().may_improve(fingerprint, 0)), "done after it");
+}
+
+#[test]
+fn a_damaged_snapshot_is_refused_by_its_checksum() {
+    let state = tempfile::tempdir().unwrap();
+    let mut f = Frontier::create_durable(unlimited(), state.path()).unwrap();
+    f.add(candidate("http://a/1", 0));
+    f.write_snapshot(&[]).unwrap().unwrap().commit(0).unwrap();
+    let path = state.path().join(SNAPSHOT_FILE);
+    let mut bytes = std::fs::read(&path).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 1;
+    std::fs::write(&path, &bytes).unwrap();
+    let error = Snapshot::open(state.path()).unwrap_err();
+    assert!(error.to_string().contains("checksum"), "{error}");
+    std::fs::write(&path, &bytes[..10]).unwrap();
+    assert!(Snapshot::open(state.path()).unwrap_err().to_string().contains("cut short"));
+    // An uncommitted snapshot is never read.
+    std::fs::remove_file(&path).unwrap();
+    drop(f.write_snapshot(&[]).unwrap());
+    assert!(Snapshot::open(state.path()).unwrap().is_none());
 }

@@ -122,6 +122,21 @@ pub struct SinkOptions {
     pub before_lines: Option<Arc<dyn BeforeLines>>,
 }
 
+/// What [`Sink::after_lines`] calls, with the length of pages.jsonl.
+pub struct AfterLines(Box<dyn FnOnce(u64) + Send>);
+
+impl AfterLines {
+    pub fn new(then: impl FnOnce(u64) + Send + 'static) -> AfterLines {
+        AfterLines(Box::new(then))
+    }
+}
+
+impl std::fmt::Debug for AfterLines {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AfterLines")
+    }
+}
+
 /// Something that must reach the disk before page lines do (see [`SinkOptions::before_lines`]).
 pub trait BeforeLines: Send + Sync + std::fmt::Debug {
     /// Write out and fsync.
@@ -262,9 +277,16 @@ impl Sink {
     /// record a line points at, handing every line to `visit` on the way. A line that does not parse
     /// before the last one is damage: refused with its line number, and nothing is cut.
     pub fn recover(dir: &Path, visit: impl FnMut(&RecordedPage)) -> Result<Recovered, SinkError> {
+        Sink::recover_from(dir, 0, visit)
+    }
+
+    /// [`Sink::recover`], with the lines before byte `start` of pages.jsonl taken as read (a snapshot
+    /// counted them, and they were durable then): only the lines from `start` on are handed to `visit`
+    /// and counted in [`Recovered::lines`]. `start` must be the end of a line.
+    pub fn recover_from(dir: &Path, start: u64, visit: impl FnMut(&RecordedPage)) -> Result<Recovered, SinkError> {
         let mut recovered = Recovered::default();
         let mut last_warc = None;
-        recover::read_pages(&dir.join(PAGES_FILE), &mut recovered, visit, &mut last_warc)?;
+        recover::read_pages(&dir.join(PAGES_FILE), start, &mut recovered, visit, &mut last_warc)?;
         recover::cut_warc(&dir.join(WARC_DIR), last_warc.as_ref(), &mut recovered)?;
         Ok(recovered)
     }
@@ -387,6 +409,13 @@ impl Sink {
     /// Queued in order with the pages; returns once queued ([`sync`](Sink::sync) waits for it to be written).
     pub async fn write_stats(&self, stats: serde_json::Value) -> Result<(), SinkError> {
         self.send(Msg::Stats(stats)).await
+    }
+
+    /// Once every line queued before this call is durable, call `then` with the length of
+    /// pages.jsonl (the end of those lines), on the writer thread. For what must know that a set of
+    /// lines is on disk, such as the frontier's snapshot. Returns once queued.
+    pub async fn after_lines(&self, then: AfterLines) -> Result<(), SinkError> {
+        self.send(Msg::AfterLines(then)).await
     }
 
     /// Write and fsync everything queued so far, now, and wait for it.

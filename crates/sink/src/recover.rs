@@ -67,17 +67,22 @@ impl Recovered {
     }
 }
 
-/// Cut pages.jsonl back to its last whole line, handing each line to `visit`; returns its new length.
+/// Cut pages.jsonl back to its last whole line, handing each line from byte `start` on to `visit`.
 pub(crate) fn read_pages(
     path: &Path,
+    start: u64,
     recovered: &mut Recovered,
     mut visit: impl FnMut(&RecordedPage),
     last_warc: &mut Option<WarcLocation>,
 ) -> Result<(), SinkError> {
-    let file = File::open(path).map_err(|e| SinkError::io("open", path, e))?;
+    let mut file = File::open(path).map_err(|e| SinkError::io("open", path, e))?;
+    if start > 0 {
+        *last_warc = last_warc_before(&file, path, start)?;
+        file.seek(SeekFrom::Start(start)).map_err(|e| SinkError::io("read", path, e))?;
+    }
     let mut reader = BufReader::with_capacity(1 << 16, file);
     let mut line = Vec::new();
-    let mut whole: u64 = 0;
+    let mut whole: u64 = start;
     loop {
         line.clear();
         let n = reader.read_until(b'\n', &mut line).map_err(|e| SinkError::io("read", path, e))?;
@@ -108,6 +113,42 @@ pub(crate) fn read_pages(
         file.set_len(whole).and_then(|()| file.sync_data()).map_err(|e| SinkError::io("cut", path, e))?;
     }
     Ok(())
+}
+
+/// The WARC location of the last line before byte `end` that has one, reading back from `end`,
+/// which must be the end of a line.
+fn last_warc_before(file: &File, path: &Path, end: u64) -> Result<Option<WarcLocation>, SinkError> {
+    use std::os::unix::fs::FileExt;
+    const CHUNK: u64 = 1 << 16;
+    let len = file.metadata().map_err(|e| SinkError::io("read", path, e))?.len();
+    let mut last = [0u8];
+    if len < end || file.read_exact_at(&mut last, end - 1).is_err() || last[0] != b'\n' {
+        let error =
+            std::io::Error::new(std::io::ErrorKind::InvalidData, format!("byte {end} is not the end of a line"));
+        return Err(SinkError::io("resume from", path, error));
+    }
+    // Bytes from `from` to `end`: whole lines but maybe for a partial first one.
+    let mut buf: Vec<u8> = Vec::new();
+    let mut from = end;
+    while from > 0 {
+        let step = CHUNK.min(from);
+        from -= step;
+        let mut chunk = vec![0; step as usize];
+        file.read_exact_at(&mut chunk, from).map_err(|e| SinkError::io("read", path, e))?;
+        chunk.extend_from_slice(&buf);
+        buf = chunk;
+        // Lines known whole: those after the first newline (or all, at the start of the file).
+        let whole_from = if from == 0 { 0 } else { buf.iter().position(|&b| b == b'\n').map_or(buf.len(), |i| i + 1) };
+        for line in buf[whole_from..].split(|&b| b == b'\n').rev().filter(|l| !l.is_empty()) {
+            if let Ok(page) = serde_json::from_slice::<RecordedPage>(line)
+                && page.warc.is_some()
+            {
+                return Ok(page.warc);
+            }
+        }
+        buf.truncate(whole_from);
+    }
+    Ok(None)
 }
 
 /// Cut the WARC files in `dir` back to the end of the last pair a line points at (`last`).

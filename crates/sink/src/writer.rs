@@ -34,6 +34,8 @@ pub(crate) enum Msg {
     Sync(oneshot::Sender<Result<(), SinkError>>),
     /// Nothing to write; a chance to sync when the crawl has gone quiet.
     Tick,
+    /// Sync, then call this with the length of pages.jsonl (see [`crate::Sink::after_lines`]).
+    AfterLines(crate::AfterLines),
     Finish(oneshot::Sender<Result<SinkSummary, SinkError>>),
     /// Tests: hold the writer until the sender is dropped or sends, as a slow disk would.
     #[cfg(test)]
@@ -162,6 +164,11 @@ impl Writer {
         write_atomic(&self.stats_path, &bytes)
     }
 
+    /// The length of pages.jsonl, lines written so far included.
+    fn files_pages_len(&self) -> u64 {
+        self.pages_len
+    }
+
     fn dirty(&self) -> bool {
         !self.pending.is_empty() || self.pages_dirty || self.warc.as_ref().is_some_and(WarcWriter::dirty)
     }
@@ -286,6 +293,7 @@ pub(crate) fn run(mut writer: Writer, mut rx: mpsc::Receiver<Msg>, failure: Arc<
             }
             .and_then(|()| writer.patiently(&disk, Writer::maybe_sync)),
             Msg::Tick => writer.patiently(&disk, Writer::maybe_sync),
+            Msg::AfterLines(then) => writer.patiently(&disk, Writer::sync).map(|()| (then.0)(writer.files_pages_len())),
             #[cfg(test)]
             Msg::Pause(release) => {
                 let _ = release.recv();
