@@ -7,20 +7,26 @@
 #                                        against the in-memory frontier it replaced (BASELINE_REV), in one
 #                                        interleaved run of scripts/bench.sh scale
 #
-# Environment: TARGET_QUEUED=10000000  LINKS=40 (links per page)  PAGES_N=100000000 (the farm's size)
+# Environment: TARGET_QUEUED=10000000  TARGET_PAGES= (stop at this many pages recorded instead)
+#   LINKS=40 (links per page)  PAGES_N=100000000 (the farm's size)
 #   MAX_SECONDS=1200  BENCH_DIR=/tmp/crawld-bench-frontier  BENCH_PORT=8700  CONCURRENCY=32
 #   BASELINE_REV=b2f1ec9 (the last commit with the in-memory frontier)  COMPARE_ROUNDS=3
 #
 # The server is crates/crawld/examples/linkfarm.rs on 127.0.0.1: page I links to LINKS pseudo-random pages
 # of PAGES_N, generated on the fly, so nearly every link is new. Everything stays on loopback; every loop
 # is bounded by MAX_SECONDS. Prints a table every 10 s: elapsed, pages recorded, pages/s over the last
-# interval, URLs queued, RSS; then the peak RSS and the resume figures.
+# interval, URLs queued, RSS; then the peak RSS and the resume figures: a resume from the frontier's
+# snapshot (state/frontier.snapshot, taken every output.snapshot_after URLs), killed once it is under
+# way, then a resume of the same directory with the snapshot removed (a replay of the whole journal and
+# pages.jsonl), for the comparison. For a crawl with a million pages recorded and several million queued:
+#   TARGET_PAGES=1000000 LINKS=5 scripts/bench-frontier.sh
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 WORK=${BENCH_DIR:-/tmp/crawld-bench-frontier}
 PORT=${BENCH_PORT:-8700}
 TARGET_QUEUED=${TARGET_QUEUED:-10000000}
+TARGET_PAGES=${TARGET_PAGES:-0}
 LINKS=${LINKS:-40}
 PAGES_N=${PAGES_N:-100000000}
 MAX_SECONDS=${MAX_SECONDS:-1200}
@@ -107,7 +113,7 @@ while kill -0 "$CRAWL" 2>/dev/null; do
   printf '| %.0f | %s | %s | %s | %s |\n' "$(python3 -c "print($now - $start)")" "$pages" "$rate" "$queued" "$(rss_mb "$CRAWL")"
   last_pages=$pages
   last_t=$now
-  if [ "$queued" -ge "$TARGET_QUEUED" ] || python3 -c "import sys; sys.exit(0 if $now - $start > $MAX_SECONDS else 1)"; then
+  if [ "$queued" -ge "$TARGET_QUEUED" ] || { [ "$TARGET_PAGES" -gt 0 ] && [ "$pages" -ge "$TARGET_PAGES" ]; } || python3 -c "import sys; sys.exit(0 if $now - $start > $MAX_SECONDS else 1)"; then
     break
   fi
 done
@@ -120,27 +126,47 @@ echo
 echo "Peak RSS ${peak} MB with $queued URLs queued and $recorded pages recorded (then kill -9)."
 echo "Journal: ${journal} MB."
 
-log "resuming after kill -9"
-t0=$(date +%s.%N)
-"$CRAWLD" run --config "$WORK/crawld.toml" 2> "$WORK/resume.log" > /dev/null &
-RESUME=$!
-PIDS+=("$RESUME")
-deadline=$(( $(date +%s) + MAX_SECONDS ))
-until grep -q 'resuming the crawl' "$WORK/resume.log"; do
-  kill -0 "$RESUME" 2>/dev/null || { cat "$WORK/resume.log" >&2; exit 1; }
-  [ "$(date +%s)" -lt "$deadline" ] || { echo "bench: resume took longer than ${MAX_SECONDS}s" >&2; exit 1; }
-  sleep 0.05
-done
-t1=$(date +%s.%N)
-until [ "$(grep -c '' "$WORK/out/pages.jsonl")" -gt "$recorded" ]; do
-  [ "$(date +%s)" -lt "$deadline" ] || break
-  sleep 0.05
-done
-t2=$(date +%s.%N)
-sleep 5
-resume_rss=$(rss_mb "$RESUME")
-kill -TERM "$RESUME" 2>/dev/null || true
-wait "$RESUME" 2>/dev/null || true
-grep -m1 'resuming the crawl' "$WORK/resume.log" | sed 's/^.*resuming/resuming/' >&2
-printf 'Resume: state rebuilt in %.1f s, first new page recorded %.1f s after the start; RSS %s MB 5 s later.\n' \
-  "$(python3 -c "print($t1 - $t0)")" "$(python3 -c "print($t2 - $t0)")" "$resume_rss"
+snapshot=$(du -m "$WORK/out/state/frontier.snapshot" 2>/dev/null | cut -f1 || echo none)
+echo "Snapshot: ${snapshot} MB."
+
+# Resume the crawl in $WORK/out and time it: to the "resuming the crawl" line (the state rebuilt), and to
+# the first new page; $1 says whether to let it run on (then stopped with SIGTERM) or to kill it at once.
+resume() {
+  local log="$WORK/resume-$2.log"
+  t0=$(date +%s.%N)
+  "$CRAWLD" run --config "$WORK/crawld.toml" 2> "$log" > /dev/null &
+  RESUME=$!
+  PIDS+=("$RESUME")
+  deadline=$(( $(date +%s) + MAX_SECONDS ))
+  until grep -q 'resuming the crawl' "$log"; do
+    kill -0 "$RESUME" 2>/dev/null || { cat "$log" >&2; exit 1; }
+    [ "$(date +%s)" -lt "$deadline" ] || { echo "bench: resume took longer than ${MAX_SECONDS}s" >&2; exit 1; }
+    sleep 0.05
+  done
+  t1=$(date +%s.%N)
+  local lines
+  lines=$(grep -c '' "$WORK/out/pages.jsonl")
+  until [ "$(grep -c '' "$WORK/out/pages.jsonl")" -gt "$lines" ]; do
+    [ "$(date +%s)" -lt "$deadline" ] || break
+    sleep 0.05
+  done
+  t2=$(date +%s.%N)
+  resume_rss=$(rss_mb "$RESUME")
+  if [ "$1" = kill ]; then
+    kill -KILL "$RESUME" 2>/dev/null || true
+  else
+    sleep 5
+    resume_rss=$(rss_mb "$RESUME")
+    kill -TERM "$RESUME" 2>/dev/null || true
+  fi
+  wait "$RESUME" 2>/dev/null || true
+  grep -m1 'resuming the crawl' "$log" | sed 's/^.*resuming/resuming/' >&2
+  printf 'Resume (%s): state rebuilt in %.1f s, first new page recorded %.1f s after the start; RSS %s MB.\n' \
+    "$2" "$(python3 -c "print($t1 - $t0)")" "$(python3 -c "print($t2 - $t0)")" "$resume_rss"
+}
+
+log "resuming after kill -9, from the frontier's snapshot"
+resume kill snapshot
+log "resuming again, the snapshot removed: the whole journal and pages.jsonl are read"
+rm -f "$WORK/out/state/frontier.snapshot"
+resume run full-replay

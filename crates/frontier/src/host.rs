@@ -170,8 +170,12 @@ impl HostState {
         for (entry, _) in &self.retry_queue {
             visit(entry.candidate.fingerprint, entry.candidate.depth, entry.offset);
         }
+        // Stale entries (lowered since) are what the queues hold beyond the live count; without any,
+        // no entry needs the seen-set lookup (a cache miss each, at millions of URLs).
+        let held: usize = self.queues.values().map(VecDeque::len).sum();
+        let stale = held > self.live.saturating_sub(self.retry_queue.len());
         for (&depth, queue) in &self.queues {
-            for queued in queue.iter().filter(|q| seen.is_queued_at(q.fingerprint(), depth)) {
+            for queued in queue.iter().filter(|q| !stale || seen.is_queued_at(q.fingerprint(), depth)) {
                 visit(queued.fingerprint(), depth, queued.offset);
             }
         }

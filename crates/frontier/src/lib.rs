@@ -286,22 +286,28 @@ impl Frontier {
         let mut restored_done = 0;
         let mut snapshot_entries = 0;
         if let Some(snapshot) = snapshot {
-            let mut keys: Vec<String> = Vec::new();
+            // The lines after the snapshot, by the bits the seen-set keeps.
+            let done_after: FingerprintSet = done.iter().map(|&f| SeenSet::key_bits(f)).collect();
+            let mut hosts: Vec<HostId> = Vec::new();
             snapshot.read(|item| {
                 snapshot_entries += 1;
                 match item {
-                    snapshot::Item::Host(key) => keys.push(key.to_owned()),
-                    snapshot::Item::Queued { fingerprint, depth, .. } if done.contains(&fingerprint) => {
-                        restored_done += u64::from(frontier.seen.restore_done(fingerprint, depth));
+                    snapshot::Item::Host(key) => hosts.push(frontier.host_id(key)),
+                    snapshot::Item::Seen { key, packed } => {
+                        restored_done += u64::from(frontier.seen.restore(key, packed, done_after.contains(&key)));
                     }
+                    snapshot::Item::Queued { fingerprint, .. }
+                        if done_after.contains(&SeenSet::key_bits(fingerprint)) => {}
                     snapshot::Item::Queued { host, depth, fingerprint, offset } => {
-                        frontier.enqueue(fingerprint, depth, &keys[host as usize], |_| offset);
-                    }
-                    snapshot::Item::Done { fingerprint, depth } => {
-                        restored_done += u64::from(frontier.seen.restore_done(fingerprint, depth));
+                        // Known live: the seen-set holds it queued at this depth already.
+                        frontier.bump_pending(depth);
+                        frontier.queued += 1;
+                        frontier.hosts[hosts[host as usize].index()]
+                            .push(depth, host::Queued::new(fingerprint, offset));
                     }
                 }
             })?;
+            frontier.schedule_all();
         }
         let (journal, replayed) = Journal::resume(state_dir, start, |journaled, offset| {
             visit(journaled);
@@ -344,6 +350,14 @@ impl Frontier {
         let mut pending = snapshot::create(&dir, Some(journal_sync), self.journal.len(), extra)?;
         let written = (|| {
             pending.hosts(self.hosts.iter().map(|h| h.key.as_str()))?;
+            let mut result = Ok(());
+            self.seen.each_mark(|key, packed| {
+                if result.is_ok() {
+                    result = pending.seen(key, packed);
+                }
+            });
+            result?;
+            pending.end_seen()?;
             for lease in self.leases.values() {
                 pending.queued(lease.host.0, lease.depth, lease.fingerprint, lease.offset)?;
             }
@@ -356,15 +370,7 @@ impl Frontier {
                 });
                 result?;
             }
-            pending.end_queued()?;
-            let mut result = Ok(());
-            self.seen.each_done(|fingerprint, depth| {
-                if result.is_ok() {
-                    result = pending.done(fingerprint, depth);
-                }
-            });
-            result?;
-            pending.end_done()
+            pending.end_queued()
         })();
         written.map_err(|e| JournalError::io("write", &pending.tmp_path(), e))?;
         self.snapshots.since = 0;

@@ -170,16 +170,30 @@ impl SeenSet {
         })
     }
 
-    /// Every URL done, as (fingerprint, depth): for a snapshot. The fingerprint has the bits the set
-    /// keeps (the low 96), which is all [`SeenSet::restore_done`] reads of it.
-    pub(crate) fn each_done(&self, mut visit: impl FnMut(u128, u32)) {
+    /// Every URL met, as its 96-bit key (in a u128) and its packed depth and state, in the table's own
+    /// order: for a snapshot, which [`SeenSet::restore`] reads back in that order, so that the table is
+    /// filled nearly in memory order instead of at random.
+    pub(crate) fn each_mark(&self, mut visit: impl FnMut(u128, u32)) {
         for slot in self.marks.iter() {
-            let mark = slot.value().get();
-            if mark.state == State::Done {
-                let [a, b, c] = slot.key().0;
-                visit(u128::from(a) | (u128::from(b) << 32) | (u128::from(c) << 64), mark.depth);
-            }
+            let [a, b, c] = slot.key().0;
+            visit(u128::from(a) | (u128::from(b) << 32) | (u128::from(c) << 64), slot.value().0);
         }
+    }
+
+    /// A URL read back from a snapshot (its key and packed mark, [`SeenSet::each_mark`]): done when
+    /// it was, or when `done` says so (a line after the snapshot); else queued at its depth, whether
+    /// it was queued, leased or waiting for a retry then. True when it is done.
+    pub(crate) fn restore(&self, key: u128, packed: u32, done: bool) -> bool {
+        let mark = Packed(packed).get();
+        let done = done || mark.state == State::Done;
+        let state = if done { State::Done } else { State::Queued };
+        self.marks.insert(Key::of(key), Packed::new(Mark { depth: mark.depth, state }));
+        done
+    }
+
+    /// The bits of a fingerprint the set keys on.
+    pub(crate) fn key_bits(fingerprint: u128) -> u128 {
+        fingerprint & ((1 << 96) - 1)
     }
 
     pub(crate) fn mark_leased(&self, fingerprint: u128) {

@@ -483,6 +483,8 @@ fn a_resume_from_a_snapshot_rebuilds_what_a_full_replay_does() {
         assert_eq!(in_flight.url.as_str(), "http://a/1");
         let retried = lease(&mut f, now);
         f.retry(&retried, now, now);
+        // Lowered before the snapshot: its deeper entry is stale and must not come back.
+        assert_eq!(f.add(candidate("http://b/5", 1)), Added::Lowered);
         assert!(f.snapshot_due());
         let pending = f.write_snapshot(b"the caller's own").unwrap().unwrap();
         assert!(!f.snapshot_due(), "nothing happened since");
