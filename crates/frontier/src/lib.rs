@@ -372,7 +372,11 @@ impl Frontier {
             }
             pending.end_queued()
         })();
-        written.map_err(|e| JournalError::io("write", &pending.tmp_path(), e))?;
+        if let Err(e) = written {
+            let error = JournalError::io("write", &pending.tmp_path(), e);
+            pending.discard();
+            return Err(error);
+        }
         self.snapshots.since = 0;
         self.snapshots.last_entries = pending.entries;
         Ok(Some(pending))

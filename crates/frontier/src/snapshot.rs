@@ -220,16 +220,29 @@ pub struct PendingSnapshot {
 impl PendingSnapshot {
     /// Seal the snapshot with the length of pages.jsonl (every line the snapshot counts is before
     /// it, and durable) and put it in place of the last one.
+    /// A snapshot that cannot be committed is removed (it may be large, and the disk may be full);
+    /// the last one stays in force.
     pub fn commit(mut self, pages_bytes: u64) -> io::Result<()> {
-        if let Some(journal) = &self.journal {
-            journal.sync()?;
+        let sealed = (|| {
+            if let Some(journal) = &self.journal {
+                journal.sync()?;
+            }
+            self.put(&pages_bytes.to_le_bytes())?;
+            self.write_out()?;
+            self.file.write_all(&self.crc.clone().finalize().to_le_bytes())?;
+            self.file.sync_all()?;
+            std::fs::rename(self.dir.join(TMP_FILE), self.dir.join(SNAPSHOT_FILE))
+        })();
+        if sealed.is_err() {
+            let _ = std::fs::remove_file(self.tmp_path());
         }
-        self.put(&pages_bytes.to_le_bytes())?;
-        self.write_out()?;
-        self.file.write_all(&self.crc.clone().finalize().to_le_bytes())?;
-        self.file.sync_all()?;
-        std::fs::rename(self.dir.join(TMP_FILE), self.dir.join(SNAPSHOT_FILE))?;
+        sealed?;
         sync_dir(&self.dir)
+    }
+
+    /// Give up on this snapshot: its file is removed.
+    pub(crate) fn discard(self) {
+        let _ = std::fs::remove_file(self.tmp_path());
     }
 
     fn put(&mut self, bytes: &[u8]) -> io::Result<()> {
