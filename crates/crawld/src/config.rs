@@ -85,6 +85,9 @@ pub struct PolitenessSection {
     /// of them; past `max_retries` holds they are recorded as unreachable, without a request, for this long.
     #[serde(with = "humantime_serde")]
     pub host_down_hold: Duration,
+    /// How long a robots.txt that was read is obeyed before it is fetched again (at most 24 hours).
+    #[serde(with = "humantime_serde")]
+    pub robots_ttl: Duration,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -98,6 +101,8 @@ pub struct FetchSection {
     pub max_body_bytes: NonZeroU64,
     /// Origins whose robots.txt is kept; the least recently used goes first, and is fetched again when needed.
     pub robots_cache_size: NonZeroUsize,
+    /// About how many bytes of parsed robots.txt are kept, all origins together.
+    pub robots_cache_bytes: NonZeroUsize,
     /// A response whose headers exceed this many bytes is refused, its body unread.
     pub max_header_bytes: NonZeroUsize,
     /// Fetch from loopback, private, link-local and other non-public addresses (off: refused, and
@@ -216,6 +221,7 @@ impl Default for PolitenessSection {
             respect_robots: true,
             max_crawl_delay: Duration::from_secs(30),
             host_down_hold: Duration::from_secs(300),
+            robots_ttl: crawld_fetch::MAX_ROBOTS_TTL,
         }
     }
 }
@@ -228,6 +234,7 @@ impl Default for FetchSection {
             timeout: Duration::from_secs(30),
             max_body_bytes: nz64(10 * 1024 * 1024),
             robots_cache_size: nz(10_000),
+            robots_cache_bytes: nz(64 * 1024 * 1024),
             max_header_bytes: nz(64 * 1024),
             allow_private_networks: false,
         }
@@ -310,6 +317,14 @@ impl Config {
                 self.place(key),
                 humantime::format_duration(self.crawl.retry_backoff),
                 humantime::format_duration(self.crawl.max_retry_backoff)
+            );
+        }
+        let ttl = self.politeness.robots_ttl;
+        if ttl.is_zero() || ttl > crawld_fetch::MAX_ROBOTS_TTL {
+            bail!(
+                "{}politeness.robots_ttl ({}) must be more than zero and at most 24h (RFC 9309)",
+                self.place("politeness.robots_ttl"),
+                humantime::format_duration(ttl)
             );
         }
         for (key, list) in
@@ -604,6 +619,7 @@ mod tests {
             ("seeds = [\"http://a/\"]\n[crawl]\nconcurency = 4\n", "crawld.toml:3:1: unknown field `concurency`"),
             ("[crawl]\nconcurrency = 0\n", "crawld.toml:2:15: `concurrency`: invalid value"),
             ("[fetch]\nrobots_cache_size = 0\n", "crawld.toml:2:21: `robots_cache_size`: invalid value"),
+            ("[fetch]\nrobots_cache_bytes = 0\n", "crawld.toml:2:22: `robots_cache_bytes`: invalid value"),
             ("[fetch]\nmax_header_bytes = -1\n", "crawld.toml:2:20: `max_header_bytes`: invalid value"),
             ("[output]\nmax_queued_bytes = 0\n", "crawld.toml:2:20: `max_queued_bytes`: invalid value"),
             ("[politeness]\ndelay = \"soon\"\n", "crawld.toml:2:9: `delay`:"),
@@ -702,6 +718,10 @@ mod tests {
         assert_eq!(
             error_of(&format!("{seeds}[scope]\nallowed_hosts = [\"a:80\", \"[::1]:65536\"]\n")),
             "x.toml:3:1: scope.allowed_hosts: `[::1]:65536` has a port that is not 1-65535"
+        );
+        assert_eq!(
+            error_of(&format!("{seeds}[politeness]\nrobots_ttl = \"25h\"\n")),
+            "x.toml:3:1: politeness.robots_ttl (1day 1h) must be more than zero and at most 24h (RFC 9309)"
         );
         let error = error_of(&format!("{seeds}fetch.user_agent = \" \"\n"));
         assert!(error.starts_with("x.toml:2:7: fetch.user_agent"), "{error}");

@@ -32,7 +32,7 @@ use crate::config::Config;
 use crate::control::{Hooks, Steer};
 use crate::resume::{self, Previous};
 use crate::stats::Stats;
-use crate::task::{self, End, Finished, Outcome, TaskContext};
+use crate::task::{self, End, Finished, HostVerdict, Outcome, RobotsCheck, TaskContext};
 
 /// Each guard that can drop something: its name in pages.jsonl and stats.json, the key that sets it,
 /// and what it did.
@@ -116,6 +116,8 @@ pub async fn run_steered(config: Config, cancel: CancellationToken, hooks: Hooks
         respect_robots: config.politeness.respect_robots,
         max_crawl_delay: config.politeness.max_crawl_delay,
         robots_cache_size: config.fetch.robots_cache_size.get(),
+        robots_cache_bytes: config.fetch.robots_cache_bytes.get(),
+        robots_ttl: config.politeness.robots_ttl,
         max_header_bytes: config.fetch.max_header_bytes.get(),
         allow_private_networks: config.fetch.allow_private_networks,
         robots_redirect_delay: config.politeness.delay,
@@ -245,6 +247,7 @@ pub async fn run_steered(config: Config, cancel: CancellationToken, hooks: Hooks
         ctx,
         stats,
         down: HashMap::new(),
+        robots_checked: HashSet::new(),
         hinted: false,
         in_flight: HashMap::new(),
         warned: HashSet::new(),
@@ -369,6 +372,11 @@ struct Crawl {
     stats: Stats,
     /// Hosts held as unreachable, until they answer again.
     down: HashMap<HostId, Down>,
+    /// URLs given back by the lease that (re)loaded their host's robots.txt, which already checked them:
+    /// their next lease goes straight to the page. Without this, a robots.txt cache too small for the
+    /// hosts at work could evict a host's copy before its page came up, again and again (each refetch
+    /// evicting another host's copy), and no page would ever be fetched.
+    robots_checked: HashSet<u128>,
     /// The per-host concurrency hint was given.
     hinted: bool,
     /// Leases handed to the pool and not finished yet, by fingerprint: what a shutdown may abandon.
@@ -447,15 +455,20 @@ impl Crawl {
             match self.frontier.next(Instant::now().into_std()) {
                 Next::Ready(lease) => {
                     self.in_flight.insert(lease.fingerprint, lease.clone());
+                    let robots = if self.robots_checked.remove(&lease.fingerprint) {
+                        RobotsCheck::Done
+                    } else {
+                        RobotsCheck::Ask
+                    };
                     match self.down_reason(lease.host) {
                         Some(reason) => self.pool.spawn(std::future::ready(task::host_down(lease, reason))),
                         None => {
                             if lease.first_of_host && !self.ctx.fetcher.config().respect_robots {
                                 // No robots.txt to wait for: the host opens up at once.
-                                self.frontier.set_host_delay(lease.host, None);
+                                self.frontier.set_host_delay(lease.host, None, None);
                             }
                             debug!(url = %lease.url, depth = lease.depth, "fetch");
-                            self.pool.spawn(task::run(self.ctx.clone(), lease));
+                            self.pool.spawn(task::run(self.ctx.clone(), lease, robots));
                         }
                     }
                 }
@@ -509,16 +522,23 @@ impl Crawl {
             self.stats.count_sitemap_url(added);
         }
         let outcome = match end {
-            End::RobotsTxtOnly { crawl_delay } => {
+            End::RobotsTxtOnly(verdict) => {
                 self.down.remove(&lease.host);
-                self.frontier.set_host_delay(lease.host, crawl_delay);
-                self.frontier.give_back(&lease, Some(now));
+                self.report_verdict(lease.host, verdict, now);
+                self.robots_checked.insert(lease.fingerprint);
+                self.frontier.give_back(&lease, verdict.requested.then_some(now));
+                return Ok(());
+            }
+            End::RobotsGone => {
+                debug!(url = %lease.url, "robots.txt left the cache: the host waits for its fetches, then reads it again");
+                self.frontier.expire_host_verdict(lease.host);
+                self.frontier.give_back(&lease, None);
                 return Ok(());
             }
             End::Page(outcome) => *outcome,
         };
-        if let Some(crawl_delay) = outcome.robots_delay() {
-            self.frontier.set_host_delay(lease.host, crawl_delay);
+        if let Some(verdict) = outcome.robots_verdict() {
+            self.report_verdict(lease.host, verdict, now);
         }
         if let Outcome::Fetched { response, .. } = &outcome
             && matches!(response.status, Some(429 | 503))
@@ -639,6 +659,13 @@ impl Crawl {
             }
         });
         self.sink.after_lines(then).await.context("cannot write to the output directory")
+    }
+
+    /// A host's robots.txt verdict, for the frontier: it holds while the robots.txt it came from is fresh,
+    /// and the frontier gates the host again when it expires (so that no fetch of the host runs while
+    /// robots.txt is read again).
+    fn report_verdict(&mut self, host: HostId, verdict: HostVerdict, now: std::time::Instant) {
+        self.frontier.set_host_delay(host, verdict.crawl_delay, now.checked_add(verdict.fresh_for));
     }
 
     /// A seed redirected to another host: that host is where the seed's site is, so it joins the scope

@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use crawld_extract::{SitemapKind, SitemapLimits, fingerprint, looks_like_sitemap, parse_sitemap};
-use crawld_fetch::Response;
+use crawld_fetch::{Response, RobotsLoad};
 use crawld_frontier::{Candidate, Lease, Via};
 use tracing::debug;
 use url::Url;
@@ -46,13 +46,15 @@ impl Sitemaps {
         }
     }
 
-    /// The sitemaps of the lease's site, for the first lease of its host once robots.txt is known.
-    pub async fn roots(&self, ctx: &TaskContext, lease: &Lease) -> Vec<Candidate> {
-        if !self.enabled || !lease.first_of_host {
+    /// The sitemaps of the lease's site, for the first lease of its host once robots.txt is known:
+    /// robots.txt's `Sitemap:` lines (`listed`) and `/sitemap.xml`. A lease that reads robots.txt again,
+    /// the verdict expired, finds none: they were queued with the first.
+    pub async fn roots(&self, ctx: &TaskContext, lease: &Lease, listed: Vec<Url>) -> Vec<Candidate> {
+        if !self.enabled || !lease.first_of_host || lease.verdict_expired {
             return Vec::new();
         }
         let Ok(robots_txt) = lease.url.join("/robots.txt") else { return Vec::new() };
-        let mut urls = ctx.fetcher.robots_sitemaps(&lease.url).await;
+        let mut urls = listed;
         if let Ok(conventional) = lease.url.join("/sitemap.xml") {
             urls.push(conventional);
         }
@@ -122,8 +124,11 @@ impl Sitemaps {
                 filtered.too_deep += 1;
                 continue;
             }
-            // Its origin's robots.txt is the sitemap's own, already known: a cache hit.
-            if !ctx.fetcher.robots(&url).await.is_allowed() {
+            // Its origin's robots.txt is the sitemap's own, nearly always cached. Read it again here
+            // never: this fetch runs beside others of the host. Without a copy, the entry is queued,
+            // and its own lease checks it.
+            let verdict = ctx.fetcher.robots_lookup(&url, RobotsLoad::Never).await.map(|found| found.verdict);
+            if verdict.is_some_and(|v| !v.is_allowed()) {
                 filtered.sitemap_disallowed += 1;
                 continue;
             }

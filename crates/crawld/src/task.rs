@@ -7,7 +7,7 @@ use std::sync::{PoisonError, RwLock};
 use std::time::Duration;
 
 use crawld_extract::{OutOfScope, Scope, decode_html, extract_links, fingerprint, is_html};
-use crawld_fetch::{FetchFailure, Fetcher, Response, RobotsVerdict};
+use crawld_fetch::{FetchFailure, Fetcher, Response, RobotsLoad, RobotsVerdict};
 use crawld_frontier::{Candidate, Lease, SeenSet, Via};
 use crawld_sink::{Dropped, HttpExchange, PageRecord, Truncation, WarcPair, errors};
 use futures_util::FutureExt;
@@ -67,14 +67,37 @@ pub struct Finished {
     pub discovered: Vec<Candidate>,
 }
 
+/// Whether a lease's URL still has to be checked against robots.txt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RobotsCheck {
+    Ask,
+    /// The lease that (re)loaded its host's robots.txt checked it, and gave it back.
+    Done,
+}
+
+/// A host's robots.txt verdict, as a lease that (re)loaded robots.txt reports it to the frontier.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HostVerdict {
+    pub crawl_delay: Option<Duration>,
+    /// How long the robots.txt it came from may be used.
+    pub fresh_for: Duration,
+    /// robots.txt was requested from the host (not a copy in the cache): the host's delay runs from now.
+    pub requested: bool,
+}
+
 /// How a task ended.
 #[derive(Debug)]
 pub enum End {
-    /// The first lease of a host (or one that had to fetch robots.txt again, its cached copy expired
-    /// or evicted) fetched the host's robots.txt, which allows the URL, and went no further. The URL goes back to the frontier, which opens the host up to its concurrency at once;
-    /// the URL waits out the host's delay there, queued rather than in flight, so that a slow first
-    /// page never holds the rest of its host back.
-    RobotsTxtOnly { crawl_delay: Option<Duration> },
+    /// The lease the frontier marked to (re)load robots.txt (the host's first, or its first since the
+    /// verdict expired) read it, it allows the URL, and went no further. The URL goes back to the
+    /// frontier, which opens the host up to its concurrency at once; the URL waits out the host's delay
+    /// there, queued rather than in flight, so that a slow first page never holds the rest of its host
+    /// back.
+    RobotsTxtOnly(HostVerdict),
+    /// The cache no longer had the host's robots.txt (expired, or evicted) for a lease that runs beside
+    /// others of its host, where reading it again is not polite. The URL goes back, and the host waits
+    /// for its fetches to finish; then one lease reads robots.txt again, alone.
+    RobotsGone,
     /// The URL is done with (for this attempt): it gets a pages.jsonl line, or a retry.
     Page(Box<Outcome>),
 }
@@ -89,8 +112,8 @@ impl Finished {
 pub enum Outcome {
     /// robots.txt disallows the URL; nothing was requested.
     Blocked {
-        /// The host's Crawl-delay, reported by a lease that (re)loaded robots.txt.
-        robots: Option<Option<Duration>>,
+        /// The host's verdict, reported by a lease that (re)loaded robots.txt.
+        robots: Option<HostVerdict>,
     },
     /// robots.txt could not be had, so the URL was not requested; worth a retry.
     RobotsUnavailable { reason: String },
@@ -160,8 +183,8 @@ impl Filtered {
 }
 
 impl Outcome {
-    /// `Some(crawl_delay)` when this outcome carries the host's robots.txt verdict for the frontier.
-    pub fn robots_delay(&self) -> Option<Option<Duration>> {
+    /// The host's robots.txt verdict for the frontier, when this outcome carries one.
+    pub fn robots_verdict(&self) -> Option<HostVerdict> {
         match self {
             // A crash says nothing of robots.txt: the host stays at one request at a time, and its
             // next lease asks robots.txt again.
@@ -179,7 +202,7 @@ impl Outcome {
     pub fn made_a_request(&self) -> bool {
         match self {
             // With the host's first lease, the task fetched robots.txt itself.
-            Outcome::Blocked { robots } => robots.is_some(),
+            Outcome::Blocked { robots } => robots.is_some_and(|v| v.requested),
             Outcome::HostDown { .. } => false,
             Outcome::Fetched { .. } | Outcome::RobotsUnavailable { .. } | Outcome::Crashed { .. } => true,
         }
@@ -213,9 +236,9 @@ pub fn host_down(lease: Lease, reason: String) -> Finished {
 }
 
 /// One fetch task. Never loses its lease: a panic inside becomes [`Outcome::Crashed`].
-pub async fn run(ctx: std::sync::Arc<TaskContext>, lease: Lease) -> Finished {
+pub async fn run(ctx: std::sync::Arc<TaskContext>, lease: Lease, robots: RobotsCheck) -> Finished {
     let kept = lease.clone();
-    match AssertUnwindSafe(fetch_page(ctx, lease)).catch_unwind().await {
+    match AssertUnwindSafe(fetch_page(ctx, lease, robots)).catch_unwind().await {
         Ok(finished) => finished,
         Err(panic) => {
             let message = panic
@@ -230,34 +253,41 @@ pub async fn run(ctx: std::sync::Arc<TaskContext>, lease: Lease) -> Finished {
 }
 
 #[instrument(level = "trace", skip_all, fields(url = %lease.url))]
-async fn fetch_page(ctx: std::sync::Arc<TaskContext>, lease: Lease) -> Finished {
+async fn fetch_page(ctx: std::sync::Arc<TaskContext>, lease: Lease, check: RobotsCheck) -> Finished {
     let mut robots_txt = Vec::new();
-    if ctx.fetcher.config().respect_robots {
-        let (verdict, responses) = ctx.fetcher.robots_for_archive(&lease.url).await;
-        robots_txt = responses.iter().filter_map(|r| archive(&ctx, r)).collect();
-        // This task (re)loaded robots.txt from the host, as a host's first lease does and as a later
-        // one does when the cached copy expired or was evicted: the page waits for the host's delay
-        // (and its Crawl-delay, which may have changed) instead of following back-to-back.
-        let loaded = lease.first_of_host || responses.iter().any(|r| r.status.is_some());
-        match verdict {
+    let mut sitemaps = Vec::new();
+    if ctx.fetcher.config().respect_robots && check == RobotsCheck::Ask {
+        // Only the lease the frontier marked may read robots.txt: nothing else of its host is in flight.
+        let load = if lease.first_of_host { RobotsLoad::IfMissing } else { RobotsLoad::Never };
+        let Some(found) = ctx.fetcher.robots_lookup(&lease.url, load).await else {
+            return Finished { lease, end: End::RobotsGone, robots_txt, archive: None, discovered: Vec::new() };
+        };
+        robots_txt = found.responses.iter().filter_map(|r| archive(&ctx, r)).collect();
+        let (fresh_for, requested) = (found.fresh_for, found.requested());
+        sitemaps = found.sitemaps;
+        let verdict = |crawl_delay| HostVerdict { crawl_delay, fresh_for, requested };
+        match found.verdict {
             RobotsVerdict::Disallowed { crawl_delay } => {
-                let robots = loaded.then_some(crawl_delay);
-                let discovered = ctx.sitemaps.roots(&ctx, &lease).await;
+                let robots = lease.first_of_host.then(|| verdict(crawl_delay));
+                let discovered = ctx.sitemaps.roots(&ctx, &lease, sitemaps).await;
                 return Finished { discovered, ..Finished::page(lease, Outcome::Blocked { robots }, robots_txt) };
             }
             RobotsVerdict::Unavailable { reason } => {
                 return Finished::page(lease, Outcome::RobotsUnavailable { reason }, robots_txt);
             }
-            RobotsVerdict::Allowed { crawl_delay } if loaded => {
-                let discovered = ctx.sitemaps.roots(&ctx, &lease).await;
-                let end = End::RobotsTxtOnly { crawl_delay };
+            // The page waits for the host's delay after robots.txt (and for its Crawl-delay, which may
+            // have changed), queued, while the host opens up. A verdict that could not be kept (the
+            // request was refused unmade) opens nothing: the page goes on at once.
+            RobotsVerdict::Allowed { crawl_delay } if lease.first_of_host && !fresh_for.is_zero() => {
+                let discovered = ctx.sitemaps.roots(&ctx, &lease, sitemaps).await;
+                let end = End::RobotsTxtOnly(verdict(crawl_delay));
                 return Finished { lease, end, robots_txt, archive: None, discovered };
             }
             RobotsVerdict::Allowed { .. } => {}
         }
     }
     // Without robots.txt, the first lease of a host still finds its sitemaps.
-    let mut discovered = ctx.sitemaps.roots(&ctx, &lease).await;
+    let mut discovered = ctx.sitemaps.roots(&ctx, &lease, sitemaps).await;
 
     let mut response = ctx.fetcher.fetch(&lease.url).await;
     let mut filtered = Filtered::default();
@@ -417,8 +447,9 @@ mod tests {
     #[test]
     fn a_crash_reports_no_robots_verdict() {
         let crashed = Outcome::Crashed { message: "bug".to_owned() };
-        assert_eq!(crashed.robots_delay(), None);
+        assert_eq!(crashed.robots_verdict(), None);
         assert!(crashed.made_a_request());
-        assert_eq!(Outcome::Blocked { robots: Some(None) }.robots_delay(), Some(None));
+        let verdict = HostVerdict { crawl_delay: None, fresh_for: Duration::from_secs(1), requested: true };
+        assert_eq!(Outcome::Blocked { robots: Some(verdict) }.robots_verdict(), Some(verdict));
     }
 }

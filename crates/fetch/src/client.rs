@@ -14,7 +14,7 @@ use url::{Position, Url};
 use crate::address;
 use crate::body;
 use crate::response::{Exchange, FetchFailure, Response, Truncation, parse_retry_after};
-use crate::robots::{RobotsCache, RobotsVerdict};
+use crate::robots::{MAX_ROBOTS_TTL, RobotsCache, RobotsLoad, RobotsLookup, RobotsVerdict};
 
 /// The Accept header sent with every request.
 pub const ACCEPT: &str = "text/html,application/xhtml+xml,*/*;q=0.8";
@@ -41,6 +41,11 @@ pub struct FetchConfig {
     /// Origins whose robots.txt the cache holds at most; past it the least recently used goes, and is
     /// fetched again when next needed. At least 1.
     pub robots_cache_size: usize,
+    /// About how many bytes of parsed robots.txt the cache holds at most (estimated per origin: what the
+    /// parser keeps of the rules that apply to us); past it the least recently used origins go.
+    pub robots_cache_bytes: usize,
+    /// How long a robots.txt that was read is used: at most 24 hours (RFC 9309 §2.4), more than zero.
+    pub robots_ttl: Duration,
     /// A response whose header names and values (with `: ` and CRLF each) exceed this many bytes is
     /// refused with [`FetchFailure::HeadTooLarge`], its body unread. At least 1. hyper's own read buffer
     /// (about 400 KB for HTTP/1) is a ceiling above this.
@@ -65,6 +70,8 @@ impl Default for FetchConfig {
             respect_robots: true,
             max_crawl_delay: Duration::from_secs(30),
             robots_cache_size: 10_000,
+            robots_cache_bytes: 64 * 1024 * 1024,
+            robots_ttl: MAX_ROBOTS_TTL,
             max_header_bytes: 64 * 1024,
             allow_private_networks: false,
             robots_redirect_delay: Duration::from_millis(250),
@@ -111,6 +118,9 @@ impl Fetcher {
         if cfg.robots_cache_size == 0 {
             return Err(FetchError::Config("robots_cache_size must be at least 1".to_owned()));
         }
+        if cfg.robots_ttl.is_zero() || cfg.robots_ttl > MAX_ROBOTS_TTL {
+            return Err(FetchError::Config("robots_ttl must be more than zero and at most 24 hours".to_owned()));
+        }
         if cfg.timeout.is_zero() {
             return Err(FetchError::Config("timeout must be greater than zero".to_owned()));
         }
@@ -144,7 +154,7 @@ impl Fetcher {
             .build()
             .map_err(|e| FetchError::Client(error_text(&e)))?;
         let agent_token = product_token(&cfg.user_agent);
-        let robots = RobotsCache::new(cfg.robots_cache_size);
+        let robots = RobotsCache::new(cfg.robots_cache_size, cfg.robots_cache_bytes, cfg.robots_ttl);
         let timeout = AtomicU64::new(nanos(cfg.timeout));
         let max_crawl_delay = AtomicU64::new(nanos(cfg.max_crawl_delay));
         Ok(Fetcher {
@@ -198,23 +208,18 @@ impl Fetcher {
         self.inner.robots.verdict(self, url).await
     }
 
-    /// Like [`Fetcher::robots`], plus the robots.txt responses this origin's load received (each
-    /// redirect hop), for the archive. They are handed out once: to the first caller that asks after
-    /// a load, so each is archived once however many callers shared the load.
-    pub async fn robots_for_archive(&self, url: &Url) -> (RobotsVerdict, Vec<Response>) {
+    /// Like [`Fetcher::robots`], with a say on whether robots.txt may be fetched ([`RobotsLoad`]), how
+    /// long the copy stays fresh, and, when this call loaded it, the responses (each redirect hop, for
+    /// the archive: a load shared by several callers goes to one of them) and the `Sitemap:` lines.
+    /// `None` when nothing fresh is cached and `load` is [`RobotsLoad::Never`]. With `respect_robots =
+    /// false`, always allowed and fresh for the configured `robots_ttl`.
+    pub async fn robots_lookup(&self, url: &Url, load: RobotsLoad) -> Option<RobotsLookup> {
         if !self.inner.cfg.respect_robots {
-            return (RobotsVerdict::Allowed { crawl_delay: None }, Vec::new());
+            let verdict = RobotsVerdict::Allowed { crawl_delay: None };
+            let fresh_for = self.inner.cfg.robots_ttl;
+            return Some(RobotsLookup { verdict, fresh_for, responses: Vec::new(), sitemaps: Vec::new() });
         }
-        self.inner.robots.verdict_and_responses(self, url).await
-    }
-
-    /// The `Sitemap:` lines of the robots.txt of `url`'s origin, as absolute http(s) URLs (a few dozen at
-    /// most), from the cache (loading robots.txt if it is not there). Empty with `respect_robots = false`.
-    pub async fn robots_sitemaps(&self, url: &Url) -> Vec<Url> {
-        if !self.inner.cfg.respect_robots {
-            return Vec::new();
-        }
-        self.inner.robots.sitemaps(self, url).await
+        self.inner.robots.lookup(self, url, load).await
     }
 
     /// How many robots.txt requests were made (each redirect hop counts).
@@ -225,6 +230,11 @@ impl Fetcher {
     /// How many origins the robots.txt cache currently holds.
     pub fn robots_cached(&self) -> usize {
         self.inner.robots.len()
+    }
+
+    /// The estimated size of what the robots.txt cache currently holds, in bytes.
+    pub fn robots_cached_bytes(&self) -> usize {
+        self.inner.robots.bytes()
     }
 
     /// One GET, no redirects followed (the crawler follows them hop by hop through its frontier).

@@ -6,7 +6,8 @@
 //! - [`Fetcher`] (built from a [`FetchConfig`], cheap to clone) owns the single `reqwest` client and the
 //!   robots.txt cache. The scheduler asks [`Fetcher::robots`] for a [`RobotsVerdict`] before queueing a URL's
 //!   fetch; the first question about an origin fetches its `/robots.txt` once, everyone else waits for or
-//!   reuses that answer.
+//!   reuses that answer. [`Fetcher::robots_lookup`] lets a caller forbid the fetch ([`RobotsLoad::Never`]):
+//!   a request running beside others of its host must not read robots.txt again.
 //! - [`Fetcher::fetch`] sends one GET (no redirects followed), streams the body up to `max_body_bytes`,
 //!   decodes gzip/deflate/br, and returns a [`Response`]. It never returns an error: connect failures,
 //!   timeouts and broken bodies are a [`FetchFailure`] inside the response, next to whatever did arrive.
@@ -55,7 +56,7 @@ mod robots;
 pub use client::{ACCEPT, ACCEPT_ENCODING, FetchConfig, FetchError, Fetcher};
 pub use pool::FetchPool;
 pub use response::{Exchange, FetchFailure, MAX_RETRY_AFTER, Response, Retry, Truncation};
-pub use robots::RobotsVerdict;
+pub use robots::{MAX_ROBOTS_TTL, RobotsLoad, RobotsLookup, RobotsVerdict};
 
 /// Entry points for the fuzz targets in `fuzz/`; not part of the API.
 #[doc(hidden)]

@@ -2,7 +2,7 @@
 
 use std::collections::VecDeque;
 use std::panic::AssertUnwindSafe;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::{Duration, Instant};
 
@@ -22,7 +22,17 @@ const MAX_REDIRECTS: usize = 5;
 /// `Sitemap:` lines kept of one robots.txt at most.
 const MAX_SITEMAPS: usize = 50;
 /// RFC 9309 §2.4: do not use a cached robots.txt for more than 24 hours.
-const RULES_TTL: Duration = Duration::from_secs(24 * 3600);
+pub const MAX_ROBOTS_TTL: Duration = Duration::from_secs(24 * 3600);
+/// What an origin's place in the cache costs besides its rules: the map entry, its key, the slot, the
+/// entry, its place in the eviction queue.
+const ENTRY_OVERHEAD: usize = 512;
+/// What one Allow/Disallow rule costs besides its pattern: its place in the parser's rule list (80 bytes,
+/// in a vector that grows by doubling).
+const RULE_OVERHEAD: usize = 128;
+/// What a rule with `$` costs on top: the parser compiles it into a regex (measured at about 6.4 KiB for
+/// a short pattern, and up to 20 KiB once matching has filled its lazy DFA cache; the parser caps each
+/// at 42 KiB of program and 42 KiB of cache).
+const ANCHORED_RULE_COST: usize = 24 * 1024;
 
 /// What robots.txt says about one URL.
 #[derive(Debug, Clone, PartialEq)]
@@ -63,20 +73,22 @@ struct Entry {
     expires: Instant,
     /// Its `Sitemap:` lines, as absolute http(s) URLs (at most [`MAX_SITEMAPS`]).
     sitemaps: Vec<Url>,
-    /// The responses of the load, until one caller takes them for the archive.
-    responses: Mutex<Vec<Response>>,
+    /// What the entry holds in memory, estimated (see [`rules_size`]): what the cache's byte bound counts.
+    bytes: usize,
 }
 
 impl Entry {
-    fn new(rules: Rules, crawl_delay: Option<Duration>, ttl: Duration, responses: Vec<Response>) -> Entry {
+    fn new(rules: Rules, crawl_delay: Option<Duration>, ttl: Duration) -> Entry {
         let loaded = Instant::now();
-        Entry {
-            rules,
-            crawl_delay,
-            loaded,
-            expires: loaded + ttl,
-            sitemaps: Vec::new(),
-            responses: Mutex::new(responses),
+        Entry { rules, crawl_delay, loaded, expires: loaded + ttl, sitemaps: Vec::new(), bytes: ENTRY_OVERHEAD }
+    }
+
+    fn lookup(&self, url: &Url, responses: Vec<Response>, sitemaps: Vec<Url>) -> RobotsLookup {
+        RobotsLookup {
+            verdict: self.verdict(url),
+            fresh_for: self.expires.saturating_duration_since(Instant::now()),
+            responses,
+            sitemaps,
         }
     }
 
@@ -99,25 +111,65 @@ impl Entry {
     }
 }
 
+/// Whether a robots.txt lookup may fetch robots.txt when the cache has no fresh copy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RobotsLoad {
+    /// Fetch it (sharing a load already under way): for the one request of a host that may go while
+    /// robots.txt is read.
+    IfMissing,
+    /// Answer from the cache only: for requests that run beside others of the host, where a fetch of
+    /// robots.txt would break its one-at-a-time rule.
+    Never,
+}
+
+/// What a robots.txt lookup found.
+#[derive(Debug)]
+pub struct RobotsLookup {
+    pub verdict: RobotsVerdict,
+    /// How much longer the copy the verdict came from may be used (zero: it could not be kept).
+    pub fresh_for: Duration,
+    /// The responses of the load this lookup made, for the archive; empty when it made none (a cache
+    /// hit, or a load another caller made and archives).
+    pub responses: Vec<Response>,
+    /// With a load this lookup made: the robots.txt's `Sitemap:` lines, as absolute http(s) URLs.
+    pub sitemaps: Vec<Url>,
+}
+
+impl RobotsLookup {
+    /// Whether this lookup made requests to the host (robots.txt and its redirects).
+    pub fn requested(&self) -> bool {
+        self.responses.iter().any(|r| r.status.is_some())
+    }
+}
+
 /// One origin's place in the cache.
 #[derive(Debug, Default)]
 struct Slot {
     cell: OnceCell<Arc<Entry>>,
     /// Asked for since eviction last looked at it: it gets a second chance.
     used: AtomicBool,
+    /// The entry's estimated size, counted in the cache's total until the slot leaves the map (then
+    /// zero, so that it is taken off once).
+    bytes: AtomicUsize,
 }
 
 /// One lazily-filled cell per origin: the DashMap shard lock is held only to find or insert the cell,
 /// never across the fetch, and the OnceCell makes concurrent first callers share one fetch.
 ///
-/// At most `capacity` origins are kept (a crawl of millions of hosts would otherwise hold every
-/// robots.txt it read). Eviction is second-chance over insertion order, an approximation of least
-/// recently used that costs a flag store per lookup instead of a lock.
+/// At most `capacity` origins and about `max_bytes` of parsed rules are kept (a crawl of millions of
+/// hosts would otherwise hold every robots.txt it read, each up to [`MAX_ROBOTS_BYTES`]). Eviction is
+/// second-chance over insertion order, an approximation of least recently used that costs a flag store
+/// per lookup instead of a lock.
 pub(crate) struct RobotsCache {
     entries: DashMap<String, Arc<Slot>>,
     /// Origins in the order their slots were inserted; entries whose slot has gone are skipped.
     order: Mutex<VecDeque<(String, Weak<Slot>)>>,
     capacity: usize,
+    max_bytes: usize,
+    /// Estimated size of the entries in the map.
+    bytes: AtomicUsize,
+    /// How long a robots.txt that was read is used ([`MAX_ROBOTS_TTL`] at most).
+    ttl: Duration,
     requests: AtomicU64,
 }
 
@@ -125,20 +177,29 @@ impl std::fmt::Debug for RobotsCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RobotsCache")
             .field("origins", &self.entries.len())
+            .field("bytes", &self.bytes.load(Ordering::Relaxed))
             .field("requests", &self.requests.load(Ordering::Relaxed))
             .finish()
     }
 }
 
 impl RobotsCache {
-    /// A cache of at most `capacity` origins (at least one).
-    pub(crate) fn new(capacity: usize) -> RobotsCache {
+    /// A cache of at most `capacity` origins (at least one) and about `max_bytes`, each robots.txt
+    /// used for `ttl` after it was read.
+    pub(crate) fn new(capacity: usize, max_bytes: usize, ttl: Duration) -> RobotsCache {
         RobotsCache {
             entries: DashMap::new(),
             order: Mutex::new(VecDeque::new()),
             capacity: capacity.max(1),
+            max_bytes,
+            bytes: AtomicUsize::new(0),
+            ttl: ttl.min(MAX_ROBOTS_TTL),
             requests: AtomicU64::new(0),
         }
+    }
+
+    pub(crate) fn bytes(&self) -> usize {
+        self.bytes.load(Ordering::Relaxed)
     }
 
     pub(crate) fn requests(&self) -> u64 {
@@ -150,42 +211,62 @@ impl RobotsCache {
     }
 
     pub(crate) async fn verdict(&self, fetcher: &Fetcher, url: &Url) -> RobotsVerdict {
+        match self.lookup(fetcher, url, RobotsLoad::IfMissing).await {
+            Some(found) => found.verdict,
+            // Only a lookup that may not load finds nothing.
+            None => RobotsVerdict::Unavailable { reason: "not cached".to_owned() },
+        }
+    }
+
+    /// The verdict for `url`, from the cache or (with [`RobotsLoad::IfMissing`]) from a load of robots.txt;
+    /// `None` when the cache has no fresh copy and `load` forbids fetching one.
+    pub(crate) async fn lookup(&self, fetcher: &Fetcher, url: &Url, load: RobotsLoad) -> Option<RobotsLookup> {
         // robots.txt governs http(s) only; anything else is refused at fetch time anyway.
         let Some(origin) = origin_of(url) else {
-            return RobotsVerdict::Allowed { crawl_delay: None };
+            let verdict = RobotsVerdict::Allowed { crawl_delay: None };
+            return Some(RobotsLookup { verdict, fresh_for: self.ttl, responses: Vec::new(), sitemaps: Vec::new() });
         };
-        self.entry(fetcher, &origin).await.verdict(url)
+        if load == RobotsLoad::Never {
+            return self.cached(&origin).map(|entry| entry.lookup(url, Vec::new(), Vec::new()));
+        }
+        let mut loaded = None;
+        let entry = self.entry(fetcher, &origin, &mut loaded).await;
+        Some(match loaded {
+            Some(responses) => entry.lookup(url, responses, entry.sitemaps.clone()),
+            None => entry.lookup(url, Vec::new(), Vec::new()),
+        })
     }
 
-    /// The `Sitemap:` lines of the robots.txt of `url`'s origin (loading it if need be).
-    pub(crate) async fn sitemaps(&self, fetcher: &Fetcher, url: &Url) -> Vec<Url> {
-        let Some(origin) = origin_of(url) else { return Vec::new() };
-        self.entry(fetcher, &origin).await.sitemaps.clone()
+    /// The origin's entry if it is cached, loaded and fresh.
+    fn cached(&self, origin: &str) -> Option<Arc<Entry>> {
+        let slot = Arc::clone(self.entries.get(origin)?.value());
+        slot.used.store(true, Ordering::Relaxed);
+        let entry = slot.cell.get()?;
+        (entry.expires > Instant::now()).then(|| Arc::clone(entry))
     }
 
-    pub(crate) async fn verdict_and_responses(&self, fetcher: &Fetcher, url: &Url) -> (RobotsVerdict, Vec<Response>) {
-        let Some(origin) = origin_of(url) else {
-            return (RobotsVerdict::Allowed { crawl_delay: None }, Vec::new());
-        };
-        let entry = self.entry(fetcher, &origin).await;
-        // Poisoning cannot leave a Vec half-taken, so the inner value is safe to use.
-        let responses = std::mem::take(&mut *entry.responses.lock().unwrap_or_else(PoisonError::into_inner));
-        (entry.verdict(url), responses)
-    }
-
-    async fn entry(&self, fetcher: &Fetcher, origin: &str) -> Arc<Entry> {
+    /// The origin's entry, loading it if there is no fresh one; `loaded` gets the responses of a load
+    /// this call made (a load it shared with another caller is that caller's to archive).
+    async fn entry(&self, fetcher: &Fetcher, origin: &str, loaded: &mut Option<Vec<Response>>) -> Arc<Entry> {
         let asked = Instant::now();
         let slot = self.slot(origin);
-        let entry = Arc::clone(slot.cell.get_or_init(|| self.load(fetcher, origin)).await);
+        let entry = Arc::clone(slot.cell.get_or_init(|| self.load(fetcher, origin, &slot, loaded)).await);
         // Fresh, or loaded for this very call: an unavailable robots.txt expires at once but still
         // answers the callers that waited for its load.
         if entry.expires > Instant::now() || entry.loaded >= asked {
             return entry;
         }
         // Stale: retire this slot unless a concurrent caller already did, then share the next load.
-        self.entries.remove_if(origin, |_, current| Arc::ptr_eq(current, &slot));
+        if self.entries.remove_if(origin, |_, current| Arc::ptr_eq(current, &slot)).is_some() {
+            self.forget(&slot);
+        }
         let slot = self.slot(origin);
-        Arc::clone(slot.cell.get_or_init(|| self.load(fetcher, origin)).await)
+        Arc::clone(slot.cell.get_or_init(|| self.load(fetcher, origin, &slot, loaded)).await)
+    }
+
+    /// Take a slot that left the map off the byte count.
+    fn forget(&self, slot: &Slot) {
+        self.bytes.fetch_sub(slot.bytes.swap(0, Ordering::Relaxed), Ordering::Relaxed);
     }
 
     fn slot(&self, origin: &str) -> Arc<Slot> {
@@ -204,16 +285,25 @@ impl RobotsCache {
         slot
     }
 
-    /// Note a new slot, and evict until the cache holds at most `capacity` origins. A slot used since
-    /// it was last looked at goes to the back of the line instead; one still loading is kept (its
-    /// callers are waiting on it), so the cache may run over while more than `capacity` load at once.
+    fn over(&self) -> bool {
+        self.entries.len() > self.capacity || self.bytes.load(Ordering::Relaxed) > self.max_bytes
+    }
+
+    /// Note a new slot, and evict until the cache holds at most `capacity` origins and `max_bytes`. A
+    /// slot used since it was last looked at goes to the back of the line instead; one still loading is
+    /// kept (its callers are waiting on it), so the cache may run over while more than `capacity` load
+    /// at once, or while one robots.txt alone is larger than `max_bytes`.
     fn make_room(&self, origin: &str, slot: &Arc<Slot>) {
         // Poisoning cannot leave the queue half-changed: every change is one push or pop.
         let mut order = self.order.lock().unwrap_or_else(PoisonError::into_inner);
         order.push_back((origin.to_owned(), Arc::downgrade(slot)));
+        self.evict(&mut order);
+    }
+
+    fn evict(&self, order: &mut VecDeque<(String, Weak<Slot>)>) {
         // Two rounds: enough for every used slot to lose its second chance.
         let mut budget = 2 * order.len();
-        while self.entries.len() > self.capacity && budget > 0 {
+        while self.over() && budget > 0 {
             budget -= 1;
             let Some((name, weak)) = order.pop_front() else { break };
             let Some(candidate) = weak.upgrade() else { continue };
@@ -225,7 +315,9 @@ impl RobotsCache {
                 order.push_back((name, weak));
                 continue;
             }
-            self.entries.remove_if(&name, |_, s| Arc::ptr_eq(s, &candidate));
+            if self.entries.remove_if(&name, |_, s| Arc::ptr_eq(s, &candidate)).is_some() {
+                self.forget(&candidate);
+            }
             debug!(origin = name, "robots.txt evicted from the cache");
         }
         // Slots retired as stale leave their names behind; drop them before they pile up.
@@ -234,7 +326,28 @@ impl RobotsCache {
         }
     }
 
-    async fn load(&self, fetcher: &Fetcher, origin: &str) -> Arc<Entry> {
+    /// Load the origin's robots.txt into `slot` (the caller's: the cell is set when this returns), count
+    /// its size, and make room for it.
+    async fn load(
+        &self,
+        fetcher: &Fetcher,
+        origin: &str,
+        slot: &Slot,
+        loaded: &mut Option<Vec<Response>>,
+    ) -> Arc<Entry> {
+        let (entry, responses) = self.read(fetcher, origin).await;
+        *loaded = Some(responses);
+        // Counted before the cell is set: until then eviction passes the slot by, so it cannot be
+        // taken off the count before it is on it.
+        slot.bytes.store(entry.bytes, Ordering::Relaxed);
+        self.bytes.fetch_add(entry.bytes, Ordering::Relaxed);
+        if self.over() {
+            self.evict(&mut self.order.lock().unwrap_or_else(PoisonError::into_inner));
+        }
+        Arc::new(entry)
+    }
+
+    async fn read(&self, fetcher: &Fetcher, origin: &str) -> (Entry, Vec<Response>) {
         let mut responses = Vec::new();
         let (rules, how) = self.fetch_rules(fetcher, origin, &mut responses).await;
         let max_delay = fetcher.max_crawl_delay();
@@ -242,7 +355,11 @@ impl RobotsCache {
             Rules::Parsed(robot) => robot.delay.and_then(|secs| crawl_delay(secs, max_delay)),
             _ => None,
         };
-        let ttl = if matches!(rules, Rules::Unavailable(_) | Rules::Refused) { Duration::ZERO } else { RULES_TTL };
+        let ttl = if matches!(rules, Rules::Unavailable(_) | Rules::Refused) { Duration::ZERO } else { self.ttl };
+        let rule_bytes = match (&rules, responses.last()) {
+            (Rules::Parsed(_), Some(last)) => rules_size(fetcher.agent_token(), &last.body),
+            _ => 0,
+        };
         let verdict = match &rules {
             Rules::AllowAll => "allow all",
             Rules::Refused => "refused",
@@ -260,7 +377,11 @@ impl RobotsCache {
             }
             _ => Vec::new(),
         };
-        Arc::new(Entry { sitemaps, ..Entry::new(rules, crawl_delay, ttl, responses) })
+        let bytes = ENTRY_OVERHEAD
+            + origin.len()
+            + rule_bytes
+            + sitemaps.iter().map(|u| std::mem::size_of::<Url>() + u.as_str().len()).sum::<usize>();
+        (Entry { sitemaps, bytes, ..Entry::new(rules, crawl_delay, ttl) }, responses)
     }
 
     /// Fetches and interprets the origin's robots.txt; the text says what decided it, for the log.
@@ -379,6 +500,48 @@ fn without_rejected_lines(agent: &str, body: &[u8]) -> (Vec<u8>, usize) {
     (body, dropped)
 }
 
+/// What the parser keeps in memory of `body` for `agent`, from above: the Allow/Disallow rules of every
+/// group that names the agent or `*` (the parser keeps only one of the two) and of the lines before the
+/// first group, each [`RULE_OVERHEAD`] plus its pattern twice (as written and with runs of `*` folded,
+/// non-ASCII bytes percent-encoded), plus [`ANCHORED_RULE_COST`] for a pattern with `$`. Groups for
+/// other crawlers cost nothing: the parser drops them, however large the file.
+fn rules_size(agent: &str, body: &[u8]) -> usize {
+    let agent = agent.to_ascii_lowercase();
+    let mut size = 0;
+    // Whether the rules read now may be kept, and whether the last directive was a User-agent line
+    // (consecutive ones open one group).
+    let (mut applies, mut in_agents) = (true, false);
+    for line in body.split(|b| matches!(b, b'\n' | b'\r' | 0)) {
+        let line = line.split(|&b| b == b'#').next().unwrap_or_default().trim_ascii();
+        // The parser takes `key: value` and `key value` alike.
+        let (key, value) = match line.iter().position(|&b| b == b':') {
+            Some(colon) => (&line[..colon], &line[colon + 1..]),
+            None => line.split_at(line.iter().position(u8::is_ascii_whitespace).unwrap_or(line.len())),
+        };
+        let key: Vec<u8> =
+            key.iter().filter(|b| !matches!(b, b'-' | b' ' | b'\t')).map(u8::to_ascii_lowercase).collect();
+        let value = value.trim_ascii();
+        if key.is_empty() {
+            continue;
+        }
+        if key == b"useragent" {
+            if !in_agents {
+                (applies, in_agents) = (false, true);
+            }
+            applies |= value == b"*" || value.eq_ignore_ascii_case(agent.as_bytes());
+            continue;
+        }
+        in_agents = false;
+        // allow, disallow, and the misspellings of it the parser takes (dissallow, disalow, ...).
+        let rule = [&b"llow"[..], b"alow", b"allaw"].iter().any(|tail| key.ends_with(tail));
+        if applies && rule {
+            let encoded = value.len() + 2 * value.iter().filter(|b| !b.is_ascii()).count();
+            size += RULE_OVERHEAD + 2 * encoded + if value.contains(&b'$') { ANCHORED_RULE_COST } else { 0 };
+        }
+    }
+    size
+}
+
 /// The `Sitemap:` values that are http(s) URLs (relative ones resolved against robots.txt's URL), each
 /// once, at most [`MAX_SITEMAPS`].
 fn sitemap_urls(robots_url: &Url, lines: &[String]) -> Vec<Url> {
@@ -409,7 +572,7 @@ pub(crate) fn read_offline(agent: &str, body: &[u8], url: &Url) -> (RobotsVerdic
         ),
         _ => (None, Vec::new()),
     };
-    (Entry::new(rules, crawl_delay, Duration::ZERO, Vec::new()).verdict(url), sitemaps)
+    (Entry::new(rules, crawl_delay, Duration::ZERO).verdict(url), sitemaps)
 }
 
 /// Crawl-delay seconds as a Duration, capped; nonsense (negative, NaN, infinite, zero) gives none.
@@ -486,7 +649,7 @@ mod tests {
     }
 
     fn parsed(txt: &str) -> Entry {
-        Entry::new(Rules::Parsed(Box::new(Robot::new("crawld", txt.as_bytes()).unwrap())), None, Duration::ZERO, vec![])
+        Entry::new(Rules::Parsed(Box::new(Robot::new("crawld", txt.as_bytes()).unwrap())), None, Duration::ZERO)
     }
 
     #[test]
@@ -501,7 +664,7 @@ mod tests {
 
     #[test]
     fn unavailable_keeps_robots_txt_reachable() {
-        let e = Entry::new(Rules::Unavailable("503".into()), None, Duration::ZERO, vec![]);
+        let e = Entry::new(Rules::Unavailable("503".into()), None, Duration::ZERO);
         assert_eq!(e.verdict(&Url::parse("http://h/").unwrap()), RobotsVerdict::Unavailable { reason: "503".into() });
         assert!(e.verdict(&Url::parse("http://h/robots.txt").unwrap()).is_allowed());
     }
@@ -519,13 +682,36 @@ mod tests {
         assert_eq!(dropped, 3);
         assert_eq!(cleaned.len(), txt.len() - 3, "only the BOM goes");
         let Rules::Parsed(robot) = parse_rules("crawld", txt.as_bytes()) else { panic!("rules expected") };
-        let e = Entry::new(Rules::Parsed(robot), None, Duration::ZERO, vec![]);
+        let e = Entry::new(Rules::Parsed(robot), None, Duration::ZERO);
         let verdict = |path: &str| e.verdict(&Url::parse(&format!("http://h{path}")).unwrap()).is_allowed();
         assert!(!verdict("/private/a"));
         assert!(verdict("/private/a.html"));
         assert!(!verdict("/x"));
         assert!(verdict("/xy"));
         assert!(verdict("/public"));
+    }
+
+    /// What the byte bound counts of a robots.txt: the rules that may apply to us, not the file.
+    #[test]
+    fn the_size_of_a_robots_txt_is_what_the_parser_keeps() {
+        let rule = |pattern: &str| RULE_OVERHEAD + 2 * pattern.len();
+        let table: &[(&str, usize)] = &[
+            ("", 0),
+            ("# nothing but a comment\n\n", 0),
+            ("Disallow: /a\n", rule("/a")),
+            ("User-agent: *\nDisallow: /a\nAllow: /b # why\n", rule("/a") + rule("/b")),
+            ("User-agent: otherbot\nDisallow: /a\nDisallow: /b\n", 0),
+            ("User-agent: otherbot\nUser-agent: CRAWLD\nDisallow /a\n", rule("/a")),
+            ("User-agent: crawld\nDisallow: /a\nUser-agent: other\nDisallow: /b\n", rule("/a")),
+            ("user agent: *\ndissallow: /a\r\nCrawl-delay: 5\nSitemap: http://h/s.xml\n", rule("/a")),
+            ("User-agent: *\nDisallow: /*.pdf$\n", rule("/*.pdf$") + ANCHORED_RULE_COST),
+            ("User-agent: *\nDisallow: /é\n", rule("/%C3%A9")),
+        ];
+        for (body, size) in table {
+            assert_eq!(rules_size("crawld", body.as_bytes()), *size, "{body:?}");
+        }
+        let others = format!("User-agent: otherbot\n{}", "Disallow: /*.pdf$\n".repeat(20_000));
+        assert_eq!(rules_size("crawld", others.as_bytes()), 0, "however large, another crawler's group costs nothing");
     }
 
     #[test]
@@ -539,7 +725,7 @@ mod tests {
         ];
         for input in inputs {
             if let Ok(robot) = Robot::new("crawld", &input) {
-                let e = Entry::new(Rules::Parsed(Box::new(robot)), None, Duration::ZERO, vec![]);
+                let e = Entry::new(Rules::Parsed(Box::new(robot)), None, Duration::ZERO);
                 let _ = e.verdict(&Url::parse("http://h/some/path?q=1").unwrap());
             }
         }

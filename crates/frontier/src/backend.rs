@@ -23,8 +23,10 @@ pub trait FrontierBackend: Send + std::fmt::Debug {
     fn retry(&mut self, lease: &Lease, now: Instant, not_before: Instant);
     /// A lease given back unfetched.
     fn give_back(&mut self, lease: &Lease, requested_at: Option<Instant>);
-    /// The host's robots.txt verdict is known (and its Crawl-delay, if any).
-    fn set_host_delay(&mut self, host: HostId, crawl_delay: Option<Duration>);
+    /// The host's robots.txt verdict is known (and its Crawl-delay, if any), until `expires`.
+    fn set_host_delay(&mut self, host: HostId, crawl_delay: Option<Duration>, expires: Option<Instant>);
+    /// The host's robots.txt verdict is gone early: gate the host until a lease reloads it.
+    fn expire_host_verdict(&mut self, host: HostId);
     /// Keep a host idle until `until`.
     fn pause_host(&mut self, host: HostId, until: Instant);
     /// Change per-host concurrency and delay while the crawl runs.
@@ -74,8 +76,12 @@ impl FrontierBackend for Frontier {
         Frontier::give_back(self, lease, requested_at);
     }
 
-    fn set_host_delay(&mut self, host: HostId, crawl_delay: Option<Duration>) {
-        Frontier::set_host_delay(self, host, crawl_delay);
+    fn set_host_delay(&mut self, host: HostId, crawl_delay: Option<Duration>, expires: Option<Instant>) {
+        Frontier::set_host_delay(self, host, crawl_delay, expires);
+    }
+
+    fn expire_host_verdict(&mut self, host: HostId) {
+        Frontier::expire_host_verdict(self, host);
     }
 
     fn pause_host(&mut self, host: HostId, until: Instant) {

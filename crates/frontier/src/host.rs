@@ -63,7 +63,14 @@ pub(crate) struct HostState {
     /// No fetch of this host may start before this instant (`None`: any time).
     pub(crate) next_allowed: Option<Instant>,
     pub(crate) crawl_delay: Option<Duration>,
+    /// The robots.txt verdict is known and in force: the host may have up to its concurrency.
     pub(crate) robots_known: bool,
+    /// When the verdict in force stops holding (`None`: never). The frontier, not the robots.txt
+    /// cache, decides when the host is gated again, so that a refetch never runs beside the host's
+    /// other fetches.
+    pub(crate) verdict_until: Option<Instant>,
+    /// A verdict was reported once: a lease gated since then reloads robots.txt, it is no first contact.
+    pub(crate) had_verdict: bool,
     /// Has an entry on the frontier's ready heap.
     pub(crate) scheduled: bool,
     /// Listed in the frontier's `level_blocked`.
@@ -81,6 +88,8 @@ impl HostState {
             next_allowed: None,
             crawl_delay: None,
             robots_known: false,
+            verdict_until: None,
+            had_verdict: false,
             scheduled: false,
             level_blocked: false,
         }
@@ -91,6 +100,14 @@ impl HostState {
     /// robots.txt sets a Crawl-delay, which asks for one request per interval.
     pub(crate) fn limit(&self, per_host: usize) -> usize {
         if self.robots_known && self.crawl_delay.is_none() { per_host.max(1) } else { 1 }
+    }
+
+    /// Gate the host again when its verdict has expired at `now`: one lease at a time, and the next one
+    /// (once those in flight are done) reloads robots.txt.
+    pub(crate) fn expire_verdict(&mut self, now: Instant) {
+        if self.robots_known && self.verdict_until.is_some_and(|until| until <= now) {
+            self.robots_known = false;
+        }
     }
 
     pub(crate) fn push(&mut self, depth: u32, queued: Queued) {

@@ -14,8 +14,9 @@
 //!   every URL is fetched (and recorded) at its true shortest link depth, while two levels can overlap so
 //!   that the tail of one level does not stall the crawl.
 //! - **Politeness per host.** At most `per_host_concurrency` leases of one host at a time (just one until
-//!   the host's robots.txt is known), and at least the host's delay between the end of one fetch and the
-//!   start of the next; [`Frontier::pause_host`] pushes a host back further (429/503 `Retry-After`).
+//!   the host's robots.txt is known, and again, with nothing else of the host in flight, when the verdict
+//!   expires: the frontier owns that instant), and at least the host's delay between the end of one fetch
+//!   and the start of the next; [`Frontier::pause_host`] pushes a host back further (429/503 `Retry-After`).
 //! - **Limits.** `max_depth` refuses deeper URLs at [`Frontier::add`]; `max_pages` stops leasing new URLs
 //!   (what is queued stays queued, for the count of what was left).
 //!
@@ -145,10 +146,15 @@ pub struct Lease {
     /// Attempts before this one (0 on the first try).
     pub retries: u32,
     pub host: HostId,
-    /// True when this host's robots.txt verdict has not been reported yet ([`Frontier::set_host_delay`]).
+    /// True when this host's robots.txt verdict is not known ([`Frontier::set_host_delay`]): never
+    /// reported, or expired since. Nothing else of the host is in flight, and nothing else of it is
+    /// leased until the verdict is reported.
     pub first_of_host: bool,
     /// Where its record is in the journal: a snapshot lists leases in flight by it.
     offset: u64,
+    /// With `first_of_host`: the host had a verdict, which expired ([`Frontier::expire_host_verdict`] or
+    /// its instant passed). The lease reloads robots.txt; it is not the host's first contact.
+    pub verdict_expired: bool,
 }
 
 impl Lease {
@@ -493,6 +499,7 @@ impl Frontier {
             let per_host = self.config.per_host_concurrency;
             let state = &mut self.hosts[host.index()];
             state.scheduled = false;
+            state.expire_verdict(now);
             if state.live == 0 || state.in_flight >= state.limit(per_host) {
                 continue; // scheduled again when it gains work or a lease of it completes
             }
@@ -546,6 +553,7 @@ impl Frontier {
         let state = &mut self.hosts[host.index()];
         state.in_flight += 1;
         let first_of_host = !state.robots_known;
+        let verdict_expired = first_of_host && state.had_verdict;
         self.schedule(host);
         let c = entry.candidate;
         let id = LeaseId(self.next_lease);
@@ -564,6 +572,7 @@ impl Frontier {
             host,
             first_of_host,
             offset: entry.offset,
+            verdict_expired,
         }
     }
 
@@ -627,11 +636,24 @@ impl Frontier {
 
     /// Record the host's robots.txt Crawl-delay (if any) and lift the one-at-a-time limit that holds
     /// until robots.txt is known. Call before [`Frontier::complete`] so the delay applies at once.
-    pub fn set_host_delay(&mut self, host: HostId, crawl_delay: Option<Duration>) {
+    ///
+    /// The verdict holds until `expires` (`None`: for good). From then on the host is gated as before
+    /// its first contact: no new lease of it until those in flight are done, then one lease with
+    /// [`Lease::first_of_host`] (and [`Lease::verdict_expired`]) to reload robots.txt. A verdict that
+    /// expires at once (robots.txt could not be kept) leaves the host gated: each lease reloads it.
+    pub fn set_host_delay(&mut self, host: HostId, crawl_delay: Option<Duration>, expires: Option<Instant>) {
         let state = &mut self.hosts[host.index()];
         state.robots_known = true;
+        state.had_verdict = true;
         state.crawl_delay = crawl_delay;
+        state.verdict_until = expires;
         self.schedule(host);
+    }
+
+    /// The host's verdict is gone before its time (the robots.txt cache let it go): gate the host as
+    /// when it expires. A no-op for a host already gated.
+    pub fn expire_host_verdict(&mut self, host: HostId) {
+        self.hosts[host.index()].robots_known = false;
     }
 
     /// Keep a host idle until `until` (a 429/503 with `Retry-After`).

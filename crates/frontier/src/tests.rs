@@ -46,7 +46,7 @@ fn lease(f: &mut Frontier, now: Instant) -> Lease {
 /// Lease a URL and report its robots verdict so that the host's concurrency opens up.
 fn lease_known(f: &mut Frontier, now: Instant) -> Lease {
     let l = lease(f, now);
-    f.set_host_delay(l.host, None);
+    f.set_host_delay(l.host, None, None);
     l
 }
 
@@ -126,7 +126,7 @@ fn one_lease_per_host_until_robots_is_known_then_per_host_concurrency() {
     let first = lease(&mut f, now);
     assert!(first.first_of_host);
     assert!(matches!(f.next(now), Next::Busy));
-    f.set_host_delay(first.host, None);
+    f.set_host_delay(first.host, None, None);
     let second = lease(&mut f, now);
     assert!(!second.first_of_host);
     assert!(matches!(f.next(now), Next::Busy), "two in flight is the limit");
@@ -145,14 +145,14 @@ fn the_delay_runs_from_the_end_of_a_fetch_and_crawl_delay_raises_it() {
     }
     let l = lease(&mut f, t0);
     let t1 = t0 + Duration::from_millis(40);
-    f.set_host_delay(l.host, None);
+    f.set_host_delay(l.host, None, None);
     f.complete(&l, t1);
     match f.next(t1) {
         Next::Wait(at) => assert_eq!(at, t1 + delay),
         other => panic!("expected a wait, got {other:?}"),
     }
     let l = lease(&mut f, t1 + delay);
-    f.set_host_delay(l.host, Some(Duration::from_secs(2)));
+    f.set_host_delay(l.host, Some(Duration::from_secs(2)), None);
     let t2 = t1 + delay + Duration::from_millis(10);
     f.complete(&l, t2);
     match f.next(t2) {
@@ -169,7 +169,7 @@ fn a_crawl_delay_means_one_request_at_a_time() {
         f.add(candidate(&format!("http://a/{i}"), 0));
     }
     let first = lease(&mut f, now);
-    f.set_host_delay(first.host, Some(Duration::from_secs(1)));
+    f.set_host_delay(first.host, Some(Duration::from_secs(1)), None);
     assert!(matches!(f.next(now), Next::Busy));
 }
 
@@ -193,7 +193,7 @@ fn a_waiting_host_does_not_hold_up_another() {
     f.add(candidate("http://slow/2", 0));
     f.add(candidate("http://fast/1", 0));
     let a = lease(&mut f, now);
-    f.set_host_delay(a.host, None);
+    f.set_host_delay(a.host, None, None);
     f.complete(&a, now);
     let b = lease(&mut f, now);
     assert_ne!(a.host, b.host);
@@ -345,7 +345,7 @@ fn a_lease_given_back_after_robots_txt_goes_first_and_opens_the_host() {
     let first = lease(&mut f, now);
     assert!(first.first_of_host);
     assert!(matches!(f.next(now), Next::Busy), "one at a time until robots.txt is known");
-    f.set_host_delay(first.host, None);
+    f.set_host_delay(first.host, None, None);
     f.give_back(&first, Some(now));
     assert_eq!(f.stats().in_flight, 0);
     match f.next(now) {
@@ -399,7 +399,7 @@ fn a_resumed_frontier_queues_what_was_not_done_in_order_at_its_shallowest_depth(
     assert_eq!(f.stats().leased, 2, "pages done count toward max_pages");
     let mut order = Vec::new();
     while let Next::Ready(l) = f.next(now) {
-        f.set_host_delay(l.host, None);
+        f.set_host_delay(l.host, None, None);
         order.push((l.url.to_string(), l.depth));
         f.complete(&l, now);
     }
@@ -456,7 +456,7 @@ fn the_host_key_of_a_serialized_url_is_that_of_the_parsed_one() {
 fn drain(f: &mut Frontier, now: Instant) -> Vec<(String, u32)> {
     let mut order = Vec::new();
     while let Next::Ready(l) = f.next(now) {
-        f.set_host_delay(l.host, None);
+        f.set_host_delay(l.host, None, None);
         order.push((l.url.to_string(), l.depth));
         f.complete(&l, now);
     }
@@ -542,4 +542,69 @@ fn a_damaged_snapshot_is_refused_by_its_checksum() {
     std::fs::remove_file(&path).unwrap();
     drop(f.write_snapshot(&[]).unwrap());
     assert!(Snapshot::open(state.path()).unwrap().is_none());
+}
+
+/// Issue 6: a robots.txt refetch ran beside the host's other fetches. Now the frontier owns the
+/// verdict's expiry: once it passes, no lease of the host starts until those in flight are done, and the
+/// next one is marked to reload robots.txt.
+#[test]
+fn an_expired_verdict_gates_the_host_until_its_leases_are_done() {
+    let mut f = Frontier::new(FrontierConfig { per_host_concurrency: 3, ..unlimited() });
+    let t0 = Instant::now();
+    for i in 0..6 {
+        f.add(candidate(&format!("http://a/{i}"), 0));
+    }
+    let first = lease(&mut f, t0);
+    assert!(first.first_of_host && !first.verdict_expired, "a first contact");
+    f.set_host_delay(first.host, None, Some(t0 + Duration::from_secs(10)));
+    f.give_back(&first, Some(t0));
+    let open: Vec<Lease> = (0..3).map(|_| lease(&mut f, t0)).collect();
+    assert!(open.iter().all(|l| !l.first_of_host));
+    let t1 = t0 + Duration::from_secs(10);
+    f.complete(&open[0], t1);
+    assert!(matches!(f.next(t1), Next::Busy), "expired: nothing new beside the two in flight");
+    f.complete(&open[1], t1);
+    assert!(matches!(f.next(t1), Next::Busy), "nor beside the one left");
+    f.complete(&open[2], t1);
+    let reload = lease(&mut f, t1);
+    assert!(reload.first_of_host && reload.verdict_expired, "the next lease reloads robots.txt");
+    assert!(matches!(f.next(t1), Next::Busy), "alone while it does");
+    f.set_host_delay(reload.host, None, Some(t1 + Duration::from_secs(10)));
+    assert!(!lease(&mut f, t1).first_of_host, "the reloaded verdict opens the host again");
+}
+
+/// A verdict that expires at once (robots.txt could not be kept) must not livelock: the host stays
+/// gated, one lease at a time, each of them reloading, and every URL is still handed out.
+#[test]
+fn a_verdict_that_expires_at_once_keeps_the_host_gated_and_leasing() {
+    let mut f = Frontier::new(FrontierConfig { per_host_concurrency: 4, ..unlimited() });
+    let now = Instant::now();
+    for i in 0..3 {
+        f.add(candidate(&format!("http://a/{i}"), 0));
+    }
+    for _ in 0..3 {
+        let l = lease(&mut f, now);
+        assert!(l.first_of_host);
+        f.set_host_delay(l.host, None, Some(now));
+        assert!(matches!(f.next(now), Next::Busy), "one at a time");
+        f.complete(&l, now);
+    }
+    assert!(matches!(f.next(now), Next::Done));
+}
+
+#[test]
+fn a_verdict_expired_early_gates_the_host() {
+    let mut f = Frontier::new(FrontierConfig { per_host_concurrency: 2, ..unlimited() });
+    let now = Instant::now();
+    for i in 0..4 {
+        f.add(candidate(&format!("http://a/{i}"), 0));
+    }
+    let a = lease_known(&mut f, now);
+    let b = lease(&mut f, now);
+    f.expire_host_verdict(b.host);
+    f.complete(&a, now);
+    assert!(matches!(f.next(now), Next::Busy), "gated while b is in flight");
+    f.complete(&b, now);
+    let reload = lease(&mut f, now);
+    assert!(reload.first_of_host && reload.verdict_expired);
 }

@@ -1,6 +1,7 @@
 //! Randomized model check of the frontier's promises, driven only through its public API: on random link
 //! graphs over a few hosts, with redirects and retries, completed in random order, every reachable URL is
-//! leased (and recorded) exactly once, at its true shortest depth, and the crawl ends with nothing left.
+//! leased (and recorded) exactly once, at its true shortest depth, and the crawl ends with nothing left;
+//! and a lease that (re)loads a host's robots.txt never runs beside another lease of that host.
 
 #![allow(clippy::unwrap_used)]
 
@@ -73,6 +74,7 @@ fn run(seed: u64, redirects: bool, retries: bool) -> Result<(), String> {
     let truth = true_depths(&links, &redirect);
     let page_of: HashMap<String, usize> = (0..n).map(|i| (url_of(i, hosts), i)).collect();
     let per_host = 1 + rng.below(3) as usize;
+    let expiring = rng.below(2) == 0;
     let mut f = Frontier::new(FrontierConfig {
         per_host_concurrency: per_host,
         delay: Duration::ZERO,
@@ -94,8 +96,20 @@ fn run(seed: u64, redirects: bool, retries: bool) -> Result<(), String> {
                     if !leased_now.insert(lease.fingerprint) {
                         return Err(format!("{} leased twice at once", lease.url));
                     }
+                    // (This model reports a verdict as soon as its lease is out, so only the start is checked.)
+                    let beside = in_flight.iter().find(|l| l.host == lease.host && lease.first_of_host);
+                    if let Some(other) = beside {
+                        return Err(format!(
+                            "{} leased beside {} while robots.txt was (re)loaded",
+                            lease.url, other.url
+                        ));
+                    }
                     if lease.first_of_host {
-                        f.set_host_delay(lease.host, None);
+                        // Verdicts that expire at once gate the host for every lease; see that it still ends.
+                        f.set_host_delay(lease.host, None, expiring.then_some(now));
+                    } else if rng.below(8) == 0 {
+                        // The robots.txt cache let the host's copy go.
+                        f.expire_host_verdict(lease.host);
                     }
                     in_flight.push(lease);
                 }

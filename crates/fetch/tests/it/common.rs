@@ -26,6 +26,8 @@ pub fn config() -> FetchConfig {
         respect_robots: true,
         max_crawl_delay: Duration::from_secs(10),
         robots_cache_size: 10_000,
+        robots_cache_bytes: 64 * 1024 * 1024,
+        robots_ttl: crawld_fetch::MAX_ROBOTS_TTL,
         max_header_bytes: 64 * 1024,
         // The test servers are on loopback.
         allow_private_networks: true,

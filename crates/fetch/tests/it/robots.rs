@@ -6,7 +6,7 @@ use axum::Router;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use crawld_fetch::{FetchConfig, Fetcher, RobotsVerdict};
+use crawld_fetch::{FetchConfig, Fetcher, RobotsLoad, RobotsVerdict};
 
 use crate::common::{closed_port, config, fetcher, serve, url};
 
@@ -351,15 +351,16 @@ async fn garbage_robots_does_not_hurt() {
 async fn robots_responses_are_handed_out_once_for_the_archive() {
     let (addr, hits) = robots_server(|| text("User-agent: *\nDisallow: /private\n")).await;
     let f = fetcher();
-    let (verdict, responses) = f.robots_for_archive(&url(addr, "/private/x")).await;
-    assert_eq!(verdict, RobotsVerdict::Disallowed { crawl_delay: None });
-    assert_eq!(responses.len(), 1);
-    let exchange = responses[0].exchange.as_ref().unwrap();
+    let found = f.robots_lookup(&url(addr, "/private/x"), RobotsLoad::IfMissing).await.unwrap();
+    assert_eq!(found.verdict, RobotsVerdict::Disallowed { crawl_delay: None });
+    assert!(found.requested());
+    assert_eq!(found.responses.len(), 1);
+    let exchange = found.responses[0].exchange.as_ref().unwrap();
     assert!(exchange.request_head.starts_with(b"GET /robots.txt HTTP/1.1\r\n"));
     assert_eq!(&exchange.raw_body[..], b"User-agent: *\nDisallow: /private\n");
     // Later callers share the cached verdict, not the responses.
-    let (_, again) = f.robots_for_archive(&url(addr, "/")).await;
-    assert!(again.is_empty());
+    let again = f.robots_lookup(&url(addr, "/"), RobotsLoad::IfMissing).await.unwrap();
+    assert!(again.responses.is_empty() && !again.requested());
     assert_eq!(hits.load(Ordering::SeqCst), 1);
 }
 
@@ -373,4 +374,52 @@ async fn a_cache_of_one_origin_alternates() {
     assert!(allowed(&f, b, "/x").await);
     assert!(allowed(&f, a, "/x").await);
     assert_eq!((a_hits.load(Ordering::SeqCst), b_hits.load(Ordering::SeqCst)), (2, 1));
+}
+
+/// A lookup that may not load answers from the cache only, and says how long its copy stays fresh;
+/// once the copy expires (`robots_ttl`) it finds nothing, and only a lookup that may load reads it again.
+#[tokio::test]
+async fn a_lookup_that_may_not_load_answers_from_the_cache_only() {
+    let (addr, hits) = robots_server(|| text("User-agent: *\nDisallow: /a\n")).await;
+    let ttl = Duration::from_millis(300);
+    let f = Fetcher::new(FetchConfig { robots_ttl: ttl, ..config() }).unwrap();
+    assert!(f.robots_lookup(&url(addr, "/a"), RobotsLoad::Never).await.is_none());
+    assert_eq!(hits.load(Ordering::SeqCst), 0);
+    let loaded = f.robots_lookup(&url(addr, "/a"), RobotsLoad::IfMissing).await.unwrap();
+    assert!(loaded.fresh_for <= ttl && loaded.fresh_for > ttl / 2, "{:?}", loaded.fresh_for);
+    let cached = f.robots_lookup(&url(addr, "/a"), RobotsLoad::Never).await.unwrap();
+    assert_eq!(cached.verdict, RobotsVerdict::Disallowed { crawl_delay: None });
+    tokio::time::sleep(ttl).await;
+    assert!(f.robots_lookup(&url(addr, "/a"), RobotsLoad::Never).await.is_none(), "expired");
+    assert_eq!(hits.load(Ordering::SeqCst), 1);
+    assert!(f.robots_lookup(&url(addr, "/a"), RobotsLoad::IfMissing).await.unwrap().requested());
+    assert_eq!(hits.load(Ordering::SeqCst), 2);
+    assert!(Fetcher::new(FetchConfig { robots_ttl: Duration::ZERO, ..config() }).is_err());
+}
+
+/// Issue 6: the cache was bounded by origins only, and a parsed robots.txt can be large: 10,000 origins
+/// of them could take gigabytes. Now it also keeps about `robots_cache_bytes`, each origin counted by
+/// what the parser keeps (here a rule with `$`, compiled to a regex).
+#[tokio::test]
+async fn the_robots_cache_is_bounded_by_bytes_too() {
+    let anchored = || text("User-agent: *\nDisallow: /*.pdf$\n");
+    let (a, a_hits) = robots_server(anchored).await;
+    let (b, _) = robots_server(anchored).await;
+    let (c, _) = robots_server(anchored).await;
+    let f = Fetcher::new(FetchConfig { robots_cache_bytes: 40 * 1024, ..config() }).unwrap();
+    assert!(!allowed(&f, a, "/x.pdf").await);
+    let one = f.robots_cached_bytes();
+    assert!(one > 24 * 1024 && one < 40 * 1024, "{one} bytes for a rule compiled to a regex");
+    assert!(!allowed(&f, b, "/x.pdf").await);
+    assert!(!allowed(&f, c, "/x.pdf").await);
+    assert_eq!(f.robots_cached(), 1, "room for one of them only");
+    assert!(f.robots_cached_bytes() <= 40 * 1024);
+    assert!(!allowed(&f, a, "/x.pdf").await, "A was let go, and is read again");
+    assert_eq!(a_hits.load(Ordering::SeqCst), 2);
+    // Groups for other crawlers are dropped by the parser, and cost nothing.
+    let (d, _) = robots_server(|| text("User-agent: otherbot\nDisallow: /*.pdf$\nDisallow: /*.doc$\n")).await;
+    let before = f.robots_cached_bytes();
+    assert!(allowed(&f, d, "/x.pdf").await);
+    assert_eq!(f.robots_cached(), 2);
+    assert!(f.robots_cached_bytes() - before < 1024, "{} bytes", f.robots_cached_bytes() - before);
 }
