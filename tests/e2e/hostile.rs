@@ -170,3 +170,27 @@ async fn a_hostile_site_is_crawled_without_harm_and_everything_is_recorded() {
     assert_eq!(short_requests.load(std::sync::atomic::Ordering::SeqCst), 3);
     assert_eq!(short_line["attempts"], 3);
 }
+
+/// A calendar without end: each month links to the next and the one before, for ever, with short
+/// URLs no guard catches. `crawl.max_depth` is what bounds such a trap: the crawl ends, each month is
+/// fetched once, at its distance from the seed, and the months past the limit are counted, not fetched.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_endless_calendar_is_bounded_by_max_depth_and_each_month_is_fetched_once() {
+    let site = Site::start("127.0.0.1", []).await;
+    site.route_generated("/cal?", |path| {
+        let month: i64 = path.rsplit('=').next().and_then(|m| m.parse().ok()).unwrap_or(0);
+        Page::links(&[&format!("/cal?m={}", month + 1), &format!("/cal?m={}", month - 1), "/cal?m=0"])
+    });
+    let (mut config, _dir) = config(&[site.url("/cal?m=0")]);
+    config.crawl.max_depth = Some(6);
+    let out = crawl(config).await;
+
+    assert_eq!(out.stats()["state"], "complete");
+    // Months -6 to 6: each at its distance from month 0.
+    assert_eq!(out.lines.len(), 13, "{:?}", out.urls());
+    for month in -6i64..=6 {
+        assert_eq!(out.page(&site.url(&format!("/cal?m={month}")))["depth"], month.unsigned_abs());
+        assert_eq!(site.count(&format!("/cal?m={month}")), 1, "month {month} fetched once");
+    }
+    assert_eq!(out.stats()["links_too_deep"], 6, "the three links of months 6 and -6, each one level too deep");
+}

@@ -95,18 +95,29 @@ pub struct Hit {
     pub finished: Instant,
 }
 
-#[derive(Debug, Default)]
+/// Makes the page of a path (with its query).
+type Generator = Arc<dyn Fn(&str) -> Page + Send + Sync>;
+
+#[derive(Default)]
 struct Shared {
     routes: Mutex<HashMap<String, Page>>,
     /// Pages served for every path under a prefix that has no route of its own.
     prefixes: Mutex<Vec<(String, Page)>>,
     /// Answers given in turn; the last one repeats.
     sequences: Mutex<HashMap<String, std::collections::VecDeque<Page>>>,
+    /// Pages made for each path (and query) under a prefix: sites without end.
+    generated: Mutex<Vec<(String, Generator)>>,
     hits: Mutex<Vec<Hit>>,
     /// Paths whose request has reached the handler, in order (a hit is logged only when answered).
     started: Mutex<Vec<String>>,
     in_flight: AtomicUsize,
     max_in_flight: AtomicUsize,
+}
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shared").field("routes", &self.routes).finish_non_exhaustive()
+    }
 }
 
 /// A running test site. Stops when dropped.
@@ -157,6 +168,11 @@ impl Site {
         self.shared.prefixes.lock().unwrap().push((prefix.to_owned(), page));
     }
 
+    /// Answer every path (and query) under `prefix` with the page `make` makes of it.
+    pub fn route_generated(&self, prefix: &str, make: impl Fn(&str) -> Page + Send + Sync + 'static) {
+        self.shared.generated.lock().unwrap().push((prefix.to_owned(), Arc::new(make)));
+    }
+
     /// Answer `path` with each of `pages` in turn, then keep giving the last one.
     pub fn route_sequence(&self, path: &str, pages: Vec<Page>) {
         self.shared.sequences.lock().unwrap().insert(path.to_owned(), pages.into());
@@ -199,6 +215,10 @@ async fn serve(State(shared): State<Arc<Shared>>, uri: Uri, headers: axum::http:
         .and_then(|pages| if pages.len() > 1 { pages.pop_front() } else { pages.front().cloned() });
     let page = next_in_sequence.or_else(|| shared.routes.lock().unwrap().get(&path).cloned()).or_else(|| {
         shared.prefixes.lock().unwrap().iter().find(|(p, _)| path.starts_with(p)).map(|(_, page)| page.clone())
+    });
+    let page = page.or_else(|| {
+        let generated = shared.generated.lock().unwrap();
+        generated.iter().find(|(p, _)| path.starts_with(p)).map(|(_, make)| make(&path))
     });
     let page = page.unwrap_or_else(|| Page::status(404));
     if !page.delay.is_zero() {
