@@ -21,6 +21,10 @@ pub const MMAP_THRESHOLD: usize = 128 * 1024;
 
 const TUNABLES: &str = "GLIBC_TUNABLES";
 
+/// Set on the restarted process, which never restarts again, whatever a C library does with its
+/// environment.
+const RESTARTED: &str = "CRAWLD_MALLOC_TUNED";
+
 /// A glibc malloc tunable crawld sets, and the older environment variable that sets it too.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Tunable {
@@ -70,6 +74,9 @@ pub fn tune_malloc() {
     {
         use std::os::unix::process::CommandExt;
 
+        if std::env::var_os(RESTARTED).is_some() {
+            return;
+        }
         // What tokio's multi-threaded runtime starts by default.
         let workers = std::thread::available_parallelism().map_or(1, usize::from);
         let current = std::env::var_os(TUNABLES);
@@ -84,7 +91,7 @@ pub fn tune_malloc() {
             command.arg0(arg0);
         }
         // exec returns only on failure.
-        let _failed = command.args(args).env(TUNABLES, value).exec();
+        let _failed = command.args(args).env(TUNABLES, value).env(RESTARTED, "1").exec();
     }
 }
 
