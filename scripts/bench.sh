@@ -6,6 +6,9 @@
 # Usage:
 #   scripts/bench.sh [ROUNDS=3]     all sites, all crawlers, ROUNDS interleaved rounds
 #   scripts/bench.sh scale          crawld and wget2 on the small-page site at 10k, 100k and 1M pages
+#   scripts/bench.sh setup          only install, build, generate the sites and their references (the slow
+#                                   part, e.g. the spider-rs peer's first build), then stop; SITES and
+#                                   CRAWLERS choose what, as for a run
 # Environment:
 #   SITES="openjdk cppreference postgresql generated-docs small"   sites to crawl (any subset, in order)
 #   CRAWLERS="crawld wget2 spider wget"   crawlers (crawld must stay in the list for the ratios); also
@@ -61,13 +64,19 @@ BOUNDS=${BOUNDS:-1}
 CRAWLD_MAX_LINKS=${CRAWLD_MAX_LINKS-}
 DOCS_PAGES=${DOCS_PAGES:-10000}
 SMALL_PAGES=${SMALL_PAGES:-20000}
-CRAWLD="$ROOT/target/release/crawld"
+TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
+CRAWLD="$TARGET/release/crawld"
 SPIDER_DIR="$ROOT/scripts/peers/spider"
 SPIDER="$SPIDER_DIR/target/release/spider-peer"
-EXTRACT_BENCH="$ROOT/target/release/examples/extract_bench"
+EXTRACT_BENCH="$TARGET/release/examples/extract_bench"
 HELPERS="$ROOT/scripts/bench"
 
 MODE=bench
+SETUP_ONLY=0
+if [ "${1:-}" = setup ]; then
+  SETUP_ONLY=1
+  shift
+fi
 if [ "${1:-}" = scale ]; then
   MODE=scale
   ROUNDS=${SCALE_ROUNDS:-1}
@@ -286,7 +295,7 @@ SUFFIX=${MODE#bench}
 SUFFIX=${SUFFIX:+-$SUFFIX}
 RUNS="$WORK/runs$SUFFIX"
 mkdir -p "$WORK"/{sites,ref,out,logs}
-rm -rf "$RUNS" "$WORK/missed$SUFFIX" && mkdir -p "$RUNS" "$WORK/missed$SUFFIX"
+[ "$SETUP_ONLY" = 1 ] || { rm -rf "$RUNS" "$WORK/missed$SUFFIX" && mkdir -p "$RUNS" "$WORK/missed$SUFFIX"; }
 declare -A DOCROOT SEED_PATH SEED_URL ORIGIN
 i=0
 for site in "${SITE_LIST[@]}"; do
@@ -305,6 +314,10 @@ for site in "${SITE_LIST[@]}"; do
     { echo /index.html; seq 0 $((site - 1)) | sed 's|.*|/p/&.html|'; } | LC_ALL=C sort > "$WORK/ref/$site/ref-paths.txt"
   fi
 done
+if [ "$SETUP_ONLY" = 1 ]; then
+  log "setup done: ${SITE_LIST[*]} ready for ${CRAWLER_LIST[*]}"
+  exit 0
+fi
 write_crawld_config
 start_nginx
 log "nginx (pid $NGINX_PID, worker_processes 1) serving ${SITE_LIST[*]} on ports $((PORT0 + 1))-$((PORT0 + i))"

@@ -15,11 +15,13 @@
 //! - [`sitemaps`]: a site's sitemaps, and which of their entries are queued.
 //! - [`demo`]: a generated site on loopback, for `crawld demo` and for trying crawld without internet.
 //! - [`shutdown`]: Ctrl-C / SIGTERM handling.
+//! - [`allocator`]: tunes glibc's malloc for a crawl (large blocks unmapped when freed, fewer heaps).
 //! - [`control`]: steering a running crawl (commands, status, the config in force) through channels;
 //!   [`admin`] serves it over HTTP, [`metrics`] as Prometheus text.
 //! - [`inspect`]: `crawld inspect`, `index` and `export`, over `crawld_inspect`.
 
 pub mod admin;
+pub mod allocator;
 pub mod client;
 pub mod config;
 pub mod control;

@@ -145,6 +145,10 @@ struct Api {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if matches!(cli.command, Command::Run { .. } | Command::Resume { .. } | Command::Demo { .. }) {
+        // Before any thread: may start this program again, with glibc's malloc tuned for a crawl.
+        crawld::allocator::tune_malloc();
+    }
     let on_terminal = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let progress = Progress::new();
     let subscriber = tracing_subscriber::fmt()

@@ -302,11 +302,13 @@ async fn fetch_page(ctx: std::sync::Arc<TaskContext>, lease: Lease, check: Robot
         links_of(&ctx, &lease, &response, &mut filtered)
     };
     let redirect = redirect_of(&ctx, &lease, &response, &mut filtered);
-    let archive = archive(&ctx, &response);
-    let stored_bytes = response.exchange.as_ref().map_or(0, |e| e.raw_body.len() as u64);
-    // The body has given its links and its records: free it now, not after the page is written.
+    // The body has given its links: the exchange, its only holder now unless a decoded copy was made,
+    // goes to the WARC records, which compress a large body where it lies; it is freed once they are made,
+    // not after the page is written.
     response.body = bytes::Bytes::new();
-    response.exchange = None;
+    let exchange = response.exchange.take();
+    let stored_bytes = exchange.as_ref().map_or(0, |e| e.raw_body.len() as u64);
+    let archive = exchange.and_then(|ex| archive_owned(&ctx, &response, ex));
     // A Location too long to follow is not kept for the page's line either (`redirect`): it is counted
     // as dropped.url_too_long, and the WARC record holds it as sent.
     if redirect.is_none()
@@ -327,14 +329,22 @@ async fn fetch_page(ctx: std::sync::Arc<TaskContext>, lease: Lease, check: Robot
 
 /// A response's exchange as WARC records, made here so that compression runs on every core.
 fn archive(ctx: &TaskContext, response: &Response) -> Option<WarcPair> {
-    let ex = response.exchange.as_ref().filter(|_| ctx.warc)?;
+    let ex = response.exchange.clone()?;
+    archive_owned(ctx, response, ex)
+}
+
+/// [`archive`] of an exchange taken out of its response.
+fn archive_owned(ctx: &TaskContext, response: &Response, ex: crawld_fetch::Exchange) -> Option<WarcPair> {
+    if !ctx.warc {
+        return None;
+    }
     let exchange = HttpExchange {
-        request_head: ex.request_head.clone(),
-        response_head: ex.response_head.clone(),
-        body: ex.raw_body.clone(),
+        request_head: ex.request_head,
+        response_head: ex.response_head,
+        body: ex.raw_body,
         remote_ip: ex.remote_ip,
     };
-    WarcPair::encode(response.url.as_str(), response.fetched_at, truncation(response), &exchange)
+    WarcPair::encode_owned(response.url.as_str(), response.fetched_at, truncation(response), exchange)
         .inspect_err(|e| tracing::error!(url = %response.url, error = %e, "cannot encode WARC records"))
         .ok()
 }

@@ -28,8 +28,9 @@ pub(crate) struct RawBody {
 /// is read: dropping the response afterwards closes the connection instead of draining it.
 pub(crate) async fn read_capped(resp: &mut reqwest::Response, cap: u64, deadline: Instant) -> RawBody {
     let cap = usize::try_from(cap).unwrap_or(usize::MAX);
-    let initial = resp.content_length().unwrap_or(0).min(MAX_INITIAL_ALLOC);
-    let mut buf: Vec<u8> = Vec::with_capacity(usize::try_from(initial).unwrap_or(0).min(cap));
+    let declared = resp.content_length().map(|n| usize::try_from(n).unwrap_or(usize::MAX));
+    let initial = declared.unwrap_or(0).min(MAX_INITIAL_ALLOC as usize);
+    let mut buf: Vec<u8> = Vec::with_capacity(initial.min(cap));
     let mut wire_bytes = 0u64;
     let mut truncated = false;
     let mut failure = None;
@@ -57,9 +58,7 @@ pub(crate) async fn read_capped(resp: &mut reqwest::Response, cap: u64, deadline
         let room = cap - buf.len();
         let take = chunk.len().min(room);
         if buf.capacity() < buf.len() + take {
-            // Grow geometrically but never past the cap, so a capped body costs at most `cap` bytes.
-            let want = (buf.len() + take).max(buf.capacity().saturating_mul(2)).min(cap);
-            buf.reserve_exact(want - buf.len());
+            buf.reserve_exact(grown(buf.len() + take, buf.capacity(), declared, cap) - buf.len());
         }
         buf.extend_from_slice(&chunk[..take]);
         if take < chunk.len() {
@@ -68,6 +67,19 @@ pub(crate) async fn read_capped(resp: &mut reqwest::Response, cap: u64, deadline
         }
     }
     RawBody { bytes: Bytes::from(buf), wire_bytes, truncated, failure }
+}
+
+/// The capacity to grow a body buffer of `capacity` bytes to, now that it must hold `need`: twice as much
+/// (few copies, however the body arrives) but never past the cap, so a capped body costs at most `cap`
+/// bytes, nor past the declared Content-Length while the body keeps within it, so a body of the length
+/// announced ends in a buffer of that size rather than up to twice it. A length is trusted only as far as
+/// the bytes that arrive: a server that claims much and sends little costs what it sends.
+fn grown(need: usize, capacity: usize, declared: Option<usize>, cap: usize) -> usize {
+    let doubled = need.max(capacity.saturating_mul(2)).min(cap);
+    match declared {
+        Some(length) if length >= need => doubled.min(length),
+        _ => doubled,
+    }
 }
 
 /// A Content-Encoding we can undo.
@@ -175,6 +187,23 @@ mod tests {
         let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
         enc.write_all(data).unwrap();
         enc.finish().unwrap()
+    }
+
+    #[test]
+    fn a_buffer_grows_to_the_declared_length_and_never_past_the_cap() {
+        // (need, capacity, declared, cap) -> new capacity
+        let cases = [
+            ((300, 256, None, 1000), 512),
+            ((300, 256, Some(400), 1000), 400),
+            ((300, 256, Some(300), 1000), 300),
+            // The body outgrew its declared length: doubling again, as without one.
+            ((500, 400, Some(400), 1000), 800),
+            ((900, 800, None, 1000), 1000),
+            ((300, 256, Some(5000), 1000), 512),
+        ];
+        for ((need, capacity, declared, cap), want) in cases {
+            assert_eq!(grown(need, capacity, declared, cap), want, "{need} {capacity} {declared:?} {cap}");
+        }
     }
 
     #[test]
