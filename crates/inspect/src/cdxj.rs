@@ -9,16 +9,52 @@
 //! not `warcinfo`), and sorts the lines bytewise. The lines are sorted in memory: about 250 bytes per
 //! record.
 
-use std::io::Write;
+use std::collections::HashMap;
+use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
 
 use crate::Error;
 use crate::surt::surt;
 use crate::warc::{self, Record};
 
 /// Index every WARC file of output directory `dir`; returns the sorted lines, each with its newline.
+/// The records that pages.jsonl points at are decompressed only as far as their heads.
 pub fn index(dir: &Path) -> Result<Vec<String>, Error> {
-    index_files(&warc::files(dir)?)
+    let mut lengths = member_lengths(&dir.join("pages.jsonl"));
+    let files = warc::files(dir)?;
+    let mut lines = Vec::new();
+    for path in &files {
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let records = warc::Records::open(path)?.heads_only(lengths.remove(&name).unwrap_or_default());
+        index_records(records, &name, &mut lines)?;
+    }
+    lines.sort_unstable();
+    Ok(lines)
+}
+
+/// The compressed length of each record pages.jsonl points at, by file name and offset. Anything
+/// unreadable is left out: those records are then decompressed whole.
+fn member_lengths(pages: &Path) -> HashMap<String, HashMap<u64, u64>> {
+    #[derive(Deserialize)]
+    struct Line {
+        warc: Option<Pointer>,
+    }
+    #[derive(Deserialize)]
+    struct Pointer {
+        file: String,
+        offset: u64,
+        length: u64,
+    }
+    let mut lengths: HashMap<String, HashMap<u64, u64>> = HashMap::new();
+    let Ok(file) = std::fs::File::open(pages) else { return lengths };
+    for line in std::io::BufReader::new(file).split(b'\n').map_while(Result::ok) {
+        if let Ok(Line { warc: Some(p) }) = serde_json::from_slice::<Line>(&line) {
+            lengths.entry(p.file).or_default().insert(p.offset, p.length);
+        }
+    }
+    lengths
 }
 
 /// Index these WARC files.
@@ -26,14 +62,19 @@ pub fn index_files(files: &[PathBuf]) -> Result<Vec<String>, Error> {
     let mut lines = Vec::new();
     for path in files {
         let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        for record in warc::Records::open(path)? {
-            if let Some(line) = line(&record?, &name) {
-                lines.push(line);
-            }
-        }
+        index_records(warc::Records::open(path)?, &name, &mut lines)?;
     }
     lines.sort_unstable();
     Ok(lines)
+}
+
+fn index_records(records: warc::Records, name: &str, lines: &mut Vec<String>) -> Result<(), Error> {
+    for record in records {
+        if let Some(line) = line(&record?, name) {
+            lines.push(line);
+        }
+    }
+    Ok(())
 }
 
 /// Write the index to `OUT/indexes/index.cdxj` (through a temporary file, so a reader never sees half

@@ -1,6 +1,7 @@
 //! Reading WARC files back: gzip member by member, with each member's offset and length, as the CDXJ
 //! index and `inspect --url` need them.
 
+use std::collections::HashMap;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
@@ -84,12 +85,18 @@ impl<R: Read> Read for Counting<R> {
     }
 }
 
+/// Decompressed bytes enough for the WARC and HTTP heads of a record, at most (see
+/// [`Records::heads_only`]).
+const HEADS_AT_MOST: usize = 256 * 1024;
+
 /// The records of one `.warc.gz` file, in order.
 #[derive(Debug)]
 pub struct Records<R = File> {
     path: PathBuf,
     reader: BufReader<Counting<R>>,
     failed: bool,
+    /// Compressed lengths of members known beforehand, by offset: only their heads are decompressed.
+    heads_only: HashMap<u64, u64>,
 }
 
 impl Records {
@@ -99,7 +106,18 @@ impl Records {
             path: path.to_owned(),
             reader: BufReader::with_capacity(1 << 16, Counting { inner: file, count: 0 }),
             failed: false,
+            heads_only: HashMap::new(),
         })
+    }
+
+    /// Of the members whose compressed length is given here (by offset: pages.jsonl's `warc`
+    /// pointers), decompress only the start, enough for the WARC header and the HTTP head; their
+    /// `block` holds just that start. For the CDXJ index, which needs nothing of the bodies: on
+    /// documentation sites, inflating them whole was most of the time it took. A length that is wrong
+    /// shows as an error at the next member, never as a silently wrong record.
+    pub fn heads_only(mut self, lengths: HashMap<u64, u64>) -> Records {
+        self.heads_only = lengths;
+        self
     }
 }
 
@@ -113,6 +131,9 @@ impl<R: Read> Records<R> {
         let more = self.reader.fill_buf().map_err(|e| Error::io("read", &self.path, e))?;
         if more.is_empty() {
             return Ok(None);
+        }
+        if let Some(&length) = self.heads_only.get(&offset) {
+            return self.record_head(offset, length).map(Some);
         }
         let mut data = Vec::new();
         GzDecoder::new(&mut self.reader).read_to_end(&mut data).map_err(|e| {
@@ -128,6 +149,34 @@ impl<R: Read> Records<R> {
             .map(|(headers, block)| Some(Record { offset, length, headers, block }))
             .map_err(|message| Error::BadWarc { path: self.path.clone(), offset, message })
     }
+}
+
+impl<R: Read> Records<R> {
+    /// The member of `length` compressed bytes at `offset`, decompressed only as far as its heads.
+    fn record_head(&mut self, offset: u64, length: u64) -> Result<Record, Error> {
+        let bad = |message: String| Error::BadWarc { path: self.path.clone(), offset, message };
+        let mut raw = Vec::new();
+        (&mut self.reader).take(length).read_to_end(&mut raw).map_err(|e| Error::io("read", &self.path, e))?;
+        if (raw.len() as u64) < length {
+            return Err(bad("the file ends inside a record (cut short, or still being written)".to_owned()));
+        }
+        let mut decoder = GzDecoder::new(&raw[..]);
+        let mut data = Vec::new();
+        let mut chunk = vec![0; 16 * 1024];
+        while !heads_complete(&data) && data.len() < HEADS_AT_MOST {
+            let n = decoder.read(&mut chunk).map_err(|e| bad(format!("not a gzip member of a .warc.gz file: {e}")))?;
+            if n == 0 {
+                break;
+            }
+            data.extend_from_slice(&chunk[..n]);
+        }
+        parse_head(&data).map(|(headers, block)| Record { offset, length, headers, block }).map_err(bad)
+    }
+}
+
+/// Whether `data` (a record's start) holds the WARC header and, after it, the end of an HTTP head.
+fn heads_complete(data: &[u8]) -> bool {
+    find(data, b"\r\n\r\n").is_some_and(|end| find(&data[end + 4..], b"\r\n\r\n").is_some())
 }
 
 impl<R: Read> Iterator for Records<R> {
@@ -151,6 +200,7 @@ pub fn read_member(path: &Path, offset: u64, length: u64) -> Result<Record, Erro
         path: path.to_owned(),
         reader: BufReader::new(Counting { inner: file.take(length), count: 0 }),
         failed: false,
+        heads_only: HashMap::new(),
     }
     .map(|r| {
         r.map(|mut r| {
@@ -166,8 +216,25 @@ pub fn read_member(path: &Path, offset: u64, length: u64) -> Result<Record, Erro
 
 type Headers = Vec<(String, String)>;
 
+/// The header fields of a record's start, and as much of its block as it holds.
+fn parse_head(data: &[u8]) -> Result<(Headers, Vec<u8>), String> {
+    let (headers, end, len) = parse_header(data)?;
+    let stop = (end + 4).saturating_add(len).min(data.len());
+    Ok((headers, data.get(end + 4..stop).unwrap_or_default().to_vec()))
+}
+
 /// Split one decompressed record into its header fields and its block.
 fn parse(data: &[u8]) -> Result<(Headers, Vec<u8>), String> {
+    let (headers, end, len) = parse_header(data)?;
+    let block = (end + 4)
+        .checked_add(len)
+        .and_then(|stop| data.get(end + 4..stop))
+        .ok_or("a WARC record shorter than its Content-Length")?;
+    Ok((headers, block.to_vec()))
+}
+
+/// A record's header fields, where its header ends, and its Content-Length.
+fn parse_header(data: &[u8]) -> Result<(Headers, usize, usize), String> {
     let end = find(data, b"\r\n\r\n").ok_or("no end of the WARC header")?;
     let head = std::str::from_utf8(&data[..end]).map_err(|_| "a WARC header that is not UTF-8")?;
     let mut lines = head.split("\r\n");
@@ -180,11 +247,7 @@ fn parse(data: &[u8]) -> Result<(Headers, Vec<u8>), String> {
     let len: usize = header(&headers, "Content-Length")
         .and_then(|v| v.parse().ok())
         .ok_or("a WARC record without a valid Content-Length")?;
-    let block = (end + 4)
-        .checked_add(len)
-        .and_then(|stop| data.get(end + 4..stop))
-        .ok_or("a WARC record shorter than its Content-Length")?;
-    Ok((headers, block.to_vec()))
+    Ok((headers, end, len))
 }
 
 /// The `.warc.gz` files of an output directory, by name (so in the order they were written).
