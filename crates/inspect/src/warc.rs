@@ -162,7 +162,8 @@ impl<R: Read> Records<R> {
         }
         let mut decoder = GzDecoder::new(&raw[..]);
         let mut data = Vec::new();
-        let mut chunk = vec![0; 16 * 1024];
+        // Heads are a few hundred bytes: small steps, so that little of the body is inflated.
+        let mut chunk = vec![0; 4 * 1024];
         while !heads_complete(&data) && data.len() < HEADS_AT_MOST {
             let n = decoder.read(&mut chunk).map_err(|e| bad(format!("not a gzip member of a .warc.gz file: {e}")))?;
             if n == 0 {
