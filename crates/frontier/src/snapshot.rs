@@ -81,7 +81,8 @@ pub(crate) enum Item<'a> {
     },
 }
 
-/// A snapshot on disk whose checksum holds. See the [module docs](self).
+/// A snapshot on disk whose checksum holds: the frontier at one instant, for a resume to start from
+/// ([`crate::Frontier::resume`]).
 #[derive(Debug)]
 pub struct Snapshot {
     path: PathBuf,
