@@ -183,9 +183,14 @@ impl HostState {
 
     /// Every URL this host has queued and not stale (retries first, then by depth, FIFO): its
     /// fingerprint, depth and journal offset, for a snapshot.
-    pub(crate) fn each_queued(&self, seen: &SeenSet, mut visit: impl FnMut(u128, u32, u64)) {
+    /// Stops at the first error `visit` returns.
+    pub(crate) fn each_queued(
+        &self,
+        seen: &SeenSet,
+        mut visit: impl FnMut(u128, u32, u64) -> std::io::Result<()>,
+    ) -> std::io::Result<()> {
         for (entry, _) in &self.retry_queue {
-            visit(entry.candidate.fingerprint, entry.candidate.depth, entry.offset);
+            visit(entry.candidate.fingerprint, entry.candidate.depth, entry.offset)?;
         }
         // Stale entries (lowered since) are what the queues hold beyond the live count; without any,
         // no entry needs the seen-set lookup (a cache miss each, at millions of URLs).
@@ -193,9 +198,10 @@ impl HostState {
         let stale = held > self.live.saturating_sub(self.retry_queue.len());
         for (&depth, queue) in &self.queues {
             for queued in queue.iter().filter(|q| !stale || seen.is_queued_at(q.fingerprint(), depth)) {
-                visit(queued.fingerprint(), depth, queued.offset);
+                visit(queued.fingerprint(), depth, queued.offset)?;
             }
         }
+        Ok(())
     }
 
     pub(crate) fn pop(&mut self, seen: &SeenSet, now: Instant) -> Option<Popped> {

@@ -356,25 +356,15 @@ impl Frontier {
         let mut pending = snapshot::create(&dir, Some(journal_sync), self.journal.len(), extra)?;
         let written = (|| {
             pending.hosts(self.hosts.iter().map(|h| h.key.as_str()))?;
-            let mut result = Ok(());
-            self.seen.each_mark(|key, packed| {
-                if result.is_ok() {
-                    result = pending.seen(key, packed);
-                }
-            });
-            result?;
+            self.seen.each_mark(|key, packed| pending.seen(key, packed))?;
             pending.end_seen()?;
             for lease in self.leases.values() {
                 pending.queued(lease.host.0, lease.depth, lease.fingerprint, lease.offset)?;
             }
             for (index, host) in self.hosts.iter().enumerate() {
-                let mut result = Ok(());
                 host.each_queued(&self.seen, |fingerprint, depth, offset| {
-                    if result.is_ok() {
-                        result = pending.queued(index as u32, depth, fingerprint, offset);
-                    }
-                });
-                result?;
+                    pending.queued(index as u32, depth, fingerprint, offset)
+                })?;
             }
             pending.end_queued()
         })();

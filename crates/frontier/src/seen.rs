@@ -173,11 +173,12 @@ impl SeenSet {
     /// Every URL met, as its 96-bit key (in a u128) and its packed depth and state, in the table's own
     /// order: for a snapshot, which [`SeenSet::restore`] reads back in that order, so that the table is
     /// filled nearly in memory order instead of at random.
-    pub(crate) fn each_mark(&self, mut visit: impl FnMut(u128, u32)) {
-        for slot in self.marks.iter() {
+    /// Stops at the first error `visit` returns.
+    pub(crate) fn each_mark(&self, mut visit: impl FnMut(u128, u32) -> std::io::Result<()>) -> std::io::Result<()> {
+        self.marks.iter().try_for_each(|slot| {
             let [a, b, c] = slot.key().0;
-            visit(u128::from(a) | (u128::from(b) << 32) | (u128::from(c) << 64), slot.value().0);
-        }
+            visit(u128::from(a) | (u128::from(b) << 32) | (u128::from(c) << 64), slot.value().0)
+        })
     }
 
     /// A URL read back from a snapshot (its key and packed mark, [`SeenSet::each_mark`]): done when
