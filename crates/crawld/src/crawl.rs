@@ -285,8 +285,8 @@ pub async fn run_steered(config: Config, cancel: CancellationToken, hooks: Hooks
     }
     .await;
     let ending = ending?;
-    finished.context("cannot finish writing the output directory").map_err(when_disk_full)?;
-    crate::inspect::index_after_crawl(&config).await;
+    let written = finished.context("cannot finish writing the output directory").map_err(when_disk_full)?;
+    crate::inspect::index_after_crawl(&config, written.index_lines).await;
     Ok(CrawlSummary { ending, stats, elapsed: started.elapsed(), failure, already_finished: false })
 }
 

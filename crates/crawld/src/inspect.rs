@@ -141,13 +141,18 @@ pub fn export(dir: &Path, to: &Path) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// At the end of a crawl: index its WARC files. A failure is logged, not fatal: the crawl itself is
-/// whole, and `crawld index` can build the index again.
-pub async fn index_after_crawl(config: &Config) {
+/// At the end of a crawl: index its WARC files, unless the sink wrote the index of every record as it
+/// went (`written`, its lines). A failure is logged, not fatal: the crawl itself is whole, and `crawld
+/// index` can build the index again.
+pub async fn index_after_crawl(config: &Config, written: Option<u64>) {
     if !config.output.warc {
         return;
     }
     let out = config.out.clone();
+    if let Some(lines) = written {
+        info!(path = %out.join(crawld_inspect::INDEX_PATH).display(), records = lines, "CDXJ index written");
+        return;
+    }
     match tokio::task::spawn_blocking(move || cdxj::write_index(&out)).await {
         Err(e) => warn!(error = %e, "the CDXJ index task failed; `crawld index` can build it later"),
         Ok(Ok((path, lines))) => info!(path = %path.display(), records = lines, "CDXJ index written"),

@@ -4,10 +4,11 @@
 //! 1,0,0,127:41959)/page/2 20261121113433 {"url": "http://127.0.0.1:41959/page/2", "mime": "text/html", "status": "200", "digest": "sha1:...", "length": "557", "offset": "1416", "filename": "crawld-20261121113433-00000.warc.gz"}
 //! ```
 //!
-//! A SURT key, the record's WARC-Date as 14 digits, and a JSON object in Python's `json.dumps` form. Like
-//! `cdxj-indexer`, it indexes `response`, `revisit`, `resource` and `metadata` records (not `request`,
-//! not `warcinfo`), and sorts the lines bytewise. The lines are sorted in memory: about 250 bytes per
-//! record.
+//! A SURT key, the record's WARC-Date as 14 digits, and a JSON object in Python's `json.dumps` form
+//! (made by [`crawld_sink::cdxj`], which writes the same lines as a crawl goes). Like `cdxj-indexer`, it
+//! indexes `response`, `revisit`, `resource` and `metadata` records (not `request`, not `warcinfo`), and
+//! sorts the lines bytewise. Read back from WARC files, the lines are sorted in memory: about 250 bytes
+//! per record.
 
 use std::collections::HashMap;
 use std::io::{BufRead, Write};
@@ -15,8 +16,9 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crawld_sink::cdxj::{Head, HttpHead, mime_of};
+
 use crate::Error;
-use crate::surt::surt;
 use crate::warc::{self, Record};
 
 /// Index every WARC file of output directory `dir`; returns the sorted lines, each with its newline.
@@ -108,84 +110,87 @@ pub fn line(record: &Record, filename: &str) -> Option<String> {
         return None;
     }
     let url = record.header("WARC-Target-URI")?.trim_start_matches('<').trim_end_matches('>');
-    let http = matches!(kind, "response" | "revisit").then(|| record.http()).flatten();
+    let http = matches!(kind, "response" | "revisit").then(|| HttpHead::parse(&record.block)).flatten();
     let mime = match kind {
-        "revisit" => Some("warc/revisit".to_owned()),
+        "revisit" => Some("warc/revisit"),
         "response" => http.as_ref().and_then(|h| h.header("Content-Type")).map(mime_of),
         _ => content_type.map(mime_of),
     };
-    let status = http.as_ref().and_then(|h| h.status()).map(str::to_owned);
-    let digest = record.header("WARC-Payload-Digest").map(str::to_owned);
-    let (length, offset) = (record.length.to_string(), record.offset.to_string());
-    let fields: [(&str, Option<&str>); 7] = [
-        ("url", Some(url)),
-        ("mime", mime.as_deref()),
-        ("status", status.as_deref()),
-        ("digest", digest.as_deref()),
-        ("length", Some(&length)),
-        ("offset", Some(&offset)),
-        ("filename", Some(filename)),
-    ];
-    let mut json = String::from("{");
-    for (name, value) in fields {
-        let Some(value) = value else { continue };
-        if json.len() > 1 {
-            json.push_str(", ");
-        }
-        py_json_string(&mut json, name);
-        json.push_str(": ");
-        py_json_string(&mut json, value);
-    }
-    json.push('}');
+    let status = http.as_ref().and_then(HttpHead::status);
+    let digest = record.header("WARC-Payload-Digest");
     let date = record.header("WARC-Date").unwrap_or_default();
-    let timestamp: String = date.chars().filter(char::is_ascii_digit).take(14).collect();
-    Some(format!("{} {timestamp} {json}\n", surt(url)))
-}
-
-/// The media type alone: what comes before the first `;` or space, as `cdxj-indexer` takes it.
-fn mime_of(content_type: &str) -> String {
-    content_type.split([';', ' ', '\t']).next().unwrap_or_default().trim().to_owned()
-}
-
-/// A JSON string as Python's `json.dumps` writes it (`ensure_ascii`): anything outside printable ASCII
-/// escaped, as `\uXXXX` (surrogate pairs beyond the BMP).
-fn py_json_string(out: &mut String, s: &str) {
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            ' '..='~' => out.push(c),
-            _ => {
-                let mut units = [0u16; 2];
-                for unit in c.encode_utf16(&mut units) {
-                    out.push_str(&format!("\\u{unit:04x}"));
-                }
-            }
-        }
-    }
-    out.push('"');
+    Some(Head::new(url, date, mime, status, digest).line(record.length, record.offset, filename))
 }
 
 #[cfg(test)]
 mod tests {
+    use std::time::{Duration, SystemTime};
+
+    use crawld_sink::{HttpExchange, PageRecord, Sink, SinkOptions, SinkSummary, WarcPair};
+
     use super::*;
 
-    #[test]
-    fn strings_are_escaped_as_python_json_dumps_does() {
-        let mut out = String::new();
-        py_json_string(&mut out, "a\"b\\c\nd\u{7f}é😀/");
-        assert_eq!(out, r#""a\"b\\c\nd\u007f\u00e9\ud83d\ude00/""#);
+    fn exchange(head: &[u8], body: &'static [u8]) -> HttpExchange {
+        HttpExchange {
+            request_head: b"GET / HTTP/1.1\r\nHost: example.com\r\n\r\n".to_vec(),
+            response_head: head.to_vec(),
+            body: bytes::Bytes::from_static(body),
+            remote_ip: None,
+        }
+    }
+
+    /// A crawl's sink fed these exchanges (as pages, and the first also as an archived exchange alone),
+    /// in WARC files small enough to rotate.
+    fn crawl(dir: &Path, heads: &[&[u8]]) -> SinkSummary {
+        let options = SinkOptions { warc_max_bytes: 600, ..SinkOptions::default() };
+        let sink = Sink::create(dir, &serde_json::json!({}), options).unwrap_or_else(|e| panic!("{e}"));
+        let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap_or_else(|e| panic!("{e}"));
+        runtime.block_on(async {
+            let at = SystemTime::UNIX_EPOCH + Duration::from_secs(1_796_000_000);
+            let robots =
+                WarcPair::encode("http://example.com/robots.txt", at, None, &exchange(heads[0], b"User-agent: *"))
+                    .unwrap_or_else(|e| panic!("{e}"));
+            sink.archive(robots).await.unwrap_or_else(|e| panic!("{e}"));
+            for (i, head) in heads.iter().enumerate() {
+                let page = PageRecord::new(format!("http://www.Example.com/p/{i}/?b=2&a=%C3%A9"), 1);
+                let pair =
+                    WarcPair::encode(&page.url, at + Duration::from_secs(i as u64), None, &exchange(head, b"<p>hi"))
+                        .unwrap_or_else(|e| panic!("{e}"));
+                sink.record(PageRecord { archive: Some(pair), ..page }).await.unwrap_or_else(|e| panic!("{e}"));
+            }
+            sink.finish().await.unwrap_or_else(|e| panic!("{e}"))
+        })
     }
 
     #[test]
-    fn mime_drops_parameters() {
-        assert_eq!(mime_of("text/html; charset=utf-8"), "text/html");
-        assert_eq!(mime_of("text/plain"), "text/plain");
+    fn the_index_a_crawl_writes_is_the_index_read_back_from_its_warc_files() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let heads: [&[u8]; 4] = [
+            b"HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\n\r\n",
+            b"HTTP/1.1 404 Not Found\r\ncontent-type:text/plain\r\nContent-Type: x/y\r\n\r\n",
+            b"HTTP/1.0 301\r\nLocation: /\r\n\r\n",
+            b"HTTP/1.1 200 OK\r\nX-Note: caf\xc3\xa9\r\n\r\n",
+        ];
+        let summary = crawl(dir.path(), &heads);
+        assert!(summary.warc_files > 1, "the files rotated");
+        assert_eq!(summary.index_lines, Some(5));
+        let written = std::fs::read_to_string(dir.path().join(crate::INDEX_PATH)).unwrap_or_else(|e| panic!("{e}"));
+        let read_back = index(dir.path()).unwrap_or_else(|e| panic!("{e}")).concat();
+        assert_eq!(written, read_back);
+        assert_eq!(written.lines().count(), 5);
+    }
+
+    #[test]
+    fn a_head_the_index_cannot_read_leaves_the_index_to_the_warc_files() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let heads: [&[u8]; 2] = [b"HTTP/1.1 200 OK\r\n\r\n", b"HTTP/1.1 200 OK\r\nX-Note: caf\xe9\r\n\r\n"];
+        let summary = crawl(dir.path(), &heads);
+        assert_eq!(summary.index_lines, None);
+        assert!(!dir.path().join(crate::INDEX_PATH).exists());
+        assert!(!dir.path().join("state/index-runs").exists());
+        // Read back, the record not UTF-8 has a line without mime and status, as cdxj-indexer gives it.
+        let lines = index(dir.path()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(lines.len(), 3);
+        assert!(lines.iter().any(|l| !l.contains("\"status\"")), "{lines:?}");
     }
 }

@@ -35,7 +35,6 @@ pub mod html;
 pub mod page;
 pub mod read;
 pub mod report;
-pub mod surt;
 pub mod text;
 pub mod wacz;
 pub mod warc;
@@ -47,8 +46,8 @@ pub use read::{Flow, Line, Lines};
 pub use report::{Filter, Report, StatusFilter};
 
 const PAGES_FILE: &str = "pages.jsonl";
-/// Where [`cdxj::write_index`] puts the index, inside an output directory.
-pub const INDEX_PATH: &str = "indexes/index.cdxj";
+/// Where [`cdxj::write_index`] puts the index, inside an output directory (and where a crawl writes it).
+pub use crawld_sink::INDEX_PATH;
 
 /// Why an output directory could not be read, indexed or exported.
 #[derive(Debug, thiserror::Error)]

@@ -66,6 +66,7 @@
 //! ```
 
 mod atomic;
+pub mod cdxj;
 mod gzip;
 mod outcome;
 mod record;
@@ -101,6 +102,12 @@ const STATS_FILE: &str = "stats.json";
 const WARC_DIR: &str = "warc";
 /// crawld's own bookkeeping (not for people): the disk space reserve, later the frontier's state.
 const STATE_DIR: &str = "state";
+/// Where the CDXJ index of the WARC files goes, inside an output directory.
+pub const INDEX_PATH: &str = "indexes/index.cdxj";
+/// Sorted runs of index lines, while the crawl runs (see [`cdxj`]).
+const INDEX_RUNS_DIR: &str = "state/index-runs";
+/// Bytes of index lines held in memory before they are sorted into a run: about 35,000 records.
+const INDEX_RUN_BYTES: usize = 8 << 20;
 
 /// How the sink writes.
 #[derive(Debug, Clone)]
@@ -168,6 +175,11 @@ pub struct SinkSummary {
     pub warc_files: u32,
     /// Compressed size of all WARC files together.
     pub warc_bytes: u64,
+    /// Lines of the CDXJ index written to [`INDEX_PATH`] as the sink finished: of every record written.
+    /// None when it was not made: no WARC files, a sink [reopened](Sink::reopen) (the files written
+    /// before are not in it), a record whose HTTP head the index could not read, or an error writing it
+    /// (logged). The WARC files must then be read back for the index.
+    pub index_lines: Option<u64>,
 }
 
 /// Why the sink could not do what was asked.
@@ -329,7 +341,9 @@ impl Sink {
                     .map(|manifest| warc::crawl_fields(&manifest))
                     .unwrap_or_default(),
             };
-            let w = WarcWriter::create_with_info(&warc_dir, SystemTime::now(), opts.warc_max_bytes, info)?;
+            // Only a new crawl's sink writes every record of its WARC files.
+            let index = manifest.map(|_| cdxj::sorter::Sorter::new(dir.join(INDEX_RUNS_DIR), INDEX_RUN_BYTES));
+            let w = WarcWriter::create_with_info(&warc_dir, SystemTime::now(), opts.warc_max_bytes, info, index)?;
             Some(w)
         } else {
             None
@@ -338,7 +352,14 @@ impl Sink {
         sync_dir(dir)?;
 
         let reserve = reserve::Reserve::create(&dir.join(STATE_DIR))?;
-        let files = writer::Files { pages_path, pages, pages_len, warc, stats_path: dir.join(STATS_FILE) };
+        let files = writer::Files {
+            pages_path,
+            pages,
+            pages_len,
+            warc,
+            stats_path: dir.join(STATS_FILE),
+            index_path: dir.join(INDEX_PATH),
+        };
         let writer = Writer::new(files, opts.sync_interval, reserve, opts.before_lines.clone());
         // tokio panics on a zero bound; one slot is the closest meaning.
         let (tx, rx) = mpsc::channel(opts.queue.max(1));

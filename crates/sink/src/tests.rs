@@ -283,8 +283,9 @@ async fn pages_and_warc_round_trip() {
     assert_eq!(summary.warc_records, 7);
     assert_eq!(summary.warc_files, 1);
     assert_eq!(summary.warc_bytes, std::fs::metadata(&files[0]).unwrap().len());
-    assert_eq!(names(&dir), ["crawl.json", "pages.jsonl", "state", "warc"]);
+    assert_eq!(names(&dir), ["crawl.json", "indexes", "pages.jsonl", "state", "warc"]);
     assert_eq!(names(&dir.join("state")), [] as [&str; 0], "the space reserve is given back at finish");
+    assert_eq!(summary.index_lines, Some(3), "every response record has its index line");
 }
 
 #[tokio::test]
@@ -386,7 +387,7 @@ async fn stats_are_replaced_atomically() {
     let last: Value = serde_json::from_slice(&std::fs::read(dir.join("stats.json")).unwrap()).unwrap();
     assert_eq!(last, json!({"pages": 20}));
     // No temporary file is left behind.
-    assert_eq!(names(dir), ["crawl.json", "pages.jsonl", "state", "stats.json", "warc"]);
+    assert_eq!(names(dir), ["crawl.json", "indexes", "pages.jsonl", "state", "stats.json", "warc"]);
     assert_eq!(warc_files(dir).len(), 1);
 }
 

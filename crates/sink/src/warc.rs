@@ -17,6 +17,7 @@ use std::time::SystemTime;
 use sha1::{Digest, Sha1};
 
 use crate::atomic::sync_dir;
+use crate::cdxj::{self, sorter::Sorter};
 use crate::gzip;
 use crate::record::{HttpExchange, Truncation, WarcLocation};
 use crate::{SinkError, timestamp};
@@ -49,6 +50,8 @@ pub(crate) struct WarcWriter {
     records: u64,
     files: u32,
     closed_bytes: u64,
+    /// The CDXJ index lines of the records written, while every record written so far has one.
+    index: Option<Sorter>,
 }
 
 #[derive(Debug)]
@@ -68,15 +71,17 @@ impl WarcWriter {
     /// Open the first file of the crawl (sequence 00000) in `dir`, which must exist.
     #[cfg(test)]
     pub(crate) fn create(dir: &Path, started: SystemTime, max_bytes: u64) -> Result<Self, SinkError> {
-        Self::create_with_info(dir, started, max_bytes, String::new())
+        Self::create_with_info(dir, started, max_bytes, String::new(), None)
     }
 
-    /// As `create`, each file's warcinfo also holding `info` (warc-fields lines, each ending in CRLF).
+    /// As `create`, each file's warcinfo also holding `info` (warc-fields lines, each ending in CRLF),
+    /// and the index lines of the records going to `index` when given.
     pub(crate) fn create_with_info(
         dir: &Path,
         started: SystemTime,
         max_bytes: u64,
         info: String,
+        index: Option<Sorter>,
     ) -> Result<Self, SinkError> {
         let mut w = WarcWriter {
             dir: dir.to_path_buf(),
@@ -90,6 +95,7 @@ impl WarcWriter {
             records: 0,
             files: 0,
             closed_bytes: 0,
+            index,
         };
         w.open_next()?;
         Ok(w)
@@ -125,7 +131,23 @@ impl WarcWriter {
                 cur.pairs += 1;
                 cur.dirty = true;
                 self.records += 2;
-                Ok(WarcLocation { file: cur.name.clone(), offset: start, length: pair.response.len() as u64 })
+                let length = pair.response.len() as u64;
+                if let Some(sorter) = &mut self.index {
+                    let pushed = match &pair.index {
+                        Some(head) => sorter.push(&head.line(length, start, &cur.name)),
+                        None => Err(io::Error::other(format!(
+                            "the HTTP head of {} is not readable as the index reads it",
+                            cur.name
+                        ))),
+                    };
+                    if let Err(e) = pushed {
+                        tracing::warn!(error = %e, "the CDXJ index is left to be made from the WARC files when the crawl ends");
+                        if let Some(mut sorter) = self.index.take() {
+                            sorter.discard();
+                        }
+                    }
+                }
+                Ok(WarcLocation { file: cur.name.clone(), offset: start, length })
             }
             Err(e) => {
                 let path = cur.path.clone();
@@ -152,6 +174,12 @@ impl WarcWriter {
             self.dir_dirty = false;
         }
         Ok(())
+    }
+
+    /// Write the CDXJ index of every record written to `path`, sorted; returns how many lines it has,
+    /// or None when some record had no index line (the WARC files must then be read back for it).
+    pub(crate) fn finish_index(&mut self, path: &Path) -> Option<io::Result<u64>> {
+        self.index.take().map(|sorter| sorter.finish(path))
     }
 
     /// Whether [`sync`](Self::sync) has anything to do.
@@ -226,6 +254,8 @@ impl WarcWriter {
 pub struct WarcPair {
     pub(crate) response: Vec<u8>,
     pub(crate) request: Vec<u8>,
+    /// The response record's CDXJ line but for where it lands; None when its HTTP head is unreadable.
+    pub(crate) index: Option<cdxj::Head>,
 }
 
 impl WarcPair {
@@ -275,8 +305,10 @@ impl WarcPair {
             head.field("WARC-Truncated", reason.as_str());
         }
         let response_block: [&[u8]; 2] = [&ex.response_head, &body];
+        let payload_digest = sha1_digest(&[&body]);
+        let index = cdxj::Head::of_response(&uri, &date, &ex.response_head, &payload_digest);
         head.field("WARC-Block-Digest", &sha1_digest(&response_block));
-        head.field("WARC-Payload-Digest", &sha1_digest(&[&body]));
+        head.field("WARC-Payload-Digest", &payload_digest);
         let head = head.finish("application/http;msgtype=response", &response_block);
         let response = if body.len() >= SPLIT_FROM {
             match body.try_into_mut() {
@@ -303,7 +335,7 @@ impl WarcPair {
         head.field("WARC-Block-Digest", &sha1_digest(&request_block));
         let request = member(head.finish("application/http;msgtype=request", &request_block), &request_block)?;
 
-        Ok(WarcPair { response, request })
+        Ok(WarcPair { response, request, index })
     }
 
     /// Compressed bytes of both records.

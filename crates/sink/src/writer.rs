@@ -88,6 +88,7 @@ pub(crate) struct Writer {
     warc: Option<WarcWriter>,
     before_lines: Option<Arc<dyn BeforeLines>>,
     stats_path: PathBuf,
+    index_path: PathBuf,
     /// The last stats written, to say in stats.json that the disk is full.
     last_stats: Option<serde_json::Value>,
     sync_interval: Duration,
@@ -105,6 +106,8 @@ pub(crate) struct Files {
     pub(crate) pages_len: u64,
     pub(crate) warc: Option<WarcWriter>,
     pub(crate) stats_path: PathBuf,
+    /// Where the CDXJ index goes at finish.
+    pub(crate) index_path: PathBuf,
 }
 
 impl Writer {
@@ -114,7 +117,7 @@ impl Writer {
         reserve: Reserve,
         before_lines: Option<Arc<dyn BeforeLines>>,
     ) -> Self {
-        let Files { pages_path, pages, pages_len, warc, stats_path } = files;
+        let Files { pages_path, pages, pages_len, warc, stats_path, index_path } = files;
         Writer {
             pages_path,
             pages,
@@ -126,6 +129,7 @@ impl Writer {
             warc,
             before_lines,
             stats_path,
+            index_path,
             last_stats: None,
             sync_interval,
             last_sync: Instant::now(),
@@ -262,7 +266,17 @@ impl Writer {
         self.sync()?;
         self.reserve.release();
         let (warc_records, warc_files, warc_bytes) = self.warc.as_ref().map_or((0, 0, 0), WarcWriter::totals);
-        Ok(SinkSummary { pages: self.pages_written, warc_records, warc_files, warc_bytes })
+        // The index is made from the files, and can be made again from them: failing to write it loses
+        // nothing, so it is no error of the sink's.
+        let index_lines = match self.warc.as_mut().and_then(|w| w.finish_index(&self.index_path)) {
+            Some(Ok(lines)) => Some(lines),
+            Some(Err(e)) => {
+                tracing::warn!(path = %self.index_path.display(), error = %e, "cannot write the CDXJ index");
+                None
+            }
+            None => None,
+        };
+        Ok(SinkSummary { pages: self.pages_written, warc_records, warc_files, warc_bytes, index_lines })
     }
 }
 
