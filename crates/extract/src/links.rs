@@ -72,14 +72,14 @@ pub fn extract_links_dom(page_url: &Url, html: &str, max_links: usize) -> Extrac
                 }
                 _ => (Source::Attribute, el.attr("href")?),
             };
-            Some((found.0, found.1.to_owned()))
+            Some((found.0, found.1.to_owned().into()))
         })
         .collect();
-    collect(page_url, &RawLinks { base, values }, max_links)
+    collect(page_url, &RawLinks { base: base.map(Into::into), values }, max_links)
 }
 
 /// Resolve, filter, deduplicate and cap the raw values of a document.
-fn collect(page_url: &Url, raw: &RawLinks, max_links: usize) -> ExtractedLinks {
+fn collect(page_url: &Url, raw: &RawLinks<'_>, max_links: usize) -> ExtractedLinks {
     let base = raw
         .base
         .as_ref()

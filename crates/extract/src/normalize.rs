@@ -28,6 +28,11 @@ pub fn normalize(url: &Url) -> String {
 
 /// 128-bit fingerprint (xxh3_128) of normalize(url): what the frontier's seen-set stores.
 pub fn fingerprint(url: &Url) -> u128 {
+    let path = url.path();
+    if !path.contains('%') && (!path.is_empty() || url.cannot_be_a_base()) {
+        // Nothing for normalize to change: the URL up to its fragment is the key, with no copy made.
+        return xxhash_rust::xxh3::xxh3_128(url[..Position::AfterQuery].as_bytes());
+    }
     xxhash_rust::xxh3::xxh3_128(normalize(url).as_bytes())
 }
 
@@ -115,6 +120,12 @@ mod tests {
         for (input, want) in cases {
             let url = Url::parse(input).unwrap();
             assert_eq!(normalize(&url), want, "input {input}");
+            // The fingerprint's shortcut (no copy when there is nothing to normalize) hashes the same key.
+            assert_eq!(fingerprint(&url), xxhash_rust::xxh3::xxh3_128(want.as_bytes()), "input {input}");
+        }
+        for input in ["mailto:a@b.c", "data:,hi%7e", "foo://Host", "foo:", "file:///tmp/%41", "http://e.com/a?b#c"] {
+            let url = Url::parse(input).unwrap();
+            assert_eq!(fingerprint(&url), xxhash_rust::xxh3::xxh3_128(normalize(&url).as_bytes()), "input {input}");
         }
     }
 

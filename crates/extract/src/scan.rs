@@ -21,6 +21,8 @@
 //! tricky document in 6,000; no real page seen). `tests/corpus.rs` checks both paths agree on real
 //! pages and tricky markup.
 
+use std::borrow::Cow;
+
 use crate::tokens::{self, Attr, Mode, StartTag};
 
 /// Where a link-bearing element keeps its URL.
@@ -34,26 +36,27 @@ pub(crate) enum Source {
 
 /// The raw URL values of a document, in the order the elements were created.
 #[derive(Debug, Default)]
-pub(crate) struct RawLinks {
+pub(crate) struct RawLinks<'a> {
     /// The `href` of the first `<base href>`, if any.
-    pub base: Option<String>,
-    pub values: Vec<(Source, String)>,
+    pub base: Option<Cow<'a, str>>,
+    /// Borrowed from the document unless a character reference was decoded.
+    pub values: Vec<(Source, Cow<'a, str>)>,
 }
 
 /// Scan `html` for link-bearing start tags.
-pub(crate) fn scan(html: &str) -> RawLinks {
+pub(crate) fn scan(html: &str) -> RawLinks<'_> {
     let mut state = State::default();
     tokens::tokenize(html.as_bytes(), &mut state);
     state.links
 }
 
 #[derive(Debug)]
-struct State {
-    links: RawLinks,
+struct State<'a> {
+    links: RawLinks<'a>,
     /// The open elements that matter for foreign content: from the outermost `<svg>`/`<math>` down
     /// (empty outside foreign content). HTML elements opened at an integration point are kept too, so
     /// that their end tags find their place.
-    foreign: Vec<Open>,
+    foreign: Names<Ns>,
     /// The tree builder's "frameset-ok" flag: a `<frameset>` can still replace the body.
     frameset_ok: bool,
     /// A `<frameset>` was accepted: from now on only frameset tags make elements.
@@ -65,30 +68,91 @@ struct State {
     /// Names of the HTML elements opened outside foreign content and not yet closed by an end tag of
     /// the same name (elements closed implicitly stay: an approximation of the tree builder's stack,
     /// used only to tell whether an end tag inside `<svg>`/`<math>` closes an element around it).
-    html_open: Vec<Box<[u8]>>,
+    html_open: Names<()>,
 }
 
 /// Bound on `html_open`, so that a page of unclosed tags costs no more than this.
 const MAX_HTML_OPEN: usize = 256;
 
-impl Default for State {
+impl Default for State<'_> {
     fn default() -> Self {
         State {
             links: RawLinks::default(),
-            foreign: Vec::new(),
+            foreign: Names::default(),
             frameset_ok: true,
             frameset: false,
             framesets_open: 0,
             templates_open: 0,
-            html_open: Vec::new(),
+            html_open: Names::default(),
         }
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Open {
-    name: Box<[u8]>,
-    ns: Ns,
+/// A stack of element names, each with a `T`, kept end to end in one buffer: opening an element costs
+/// no allocation of its own (a page opens thousands).
+#[derive(Debug)]
+struct Names<T> {
+    bytes: Vec<u8>,
+    /// Where each name starts in `bytes`, and its `T`.
+    open: Vec<(usize, T)>,
+}
+
+impl<T> Default for Names<T> {
+    fn default() -> Self {
+        Names { bytes: Vec::new(), open: Vec::new() }
+    }
+}
+
+impl<T: Copy> Names<T> {
+    fn push(&mut self, name: &[u8], with: T) {
+        self.open.push((self.bytes.len(), with));
+        self.bytes.extend_from_slice(name);
+    }
+
+    fn len(&self) -> usize {
+        self.open.len()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.open.is_empty()
+    }
+
+    fn name(&self, i: usize) -> &[u8] {
+        let end = self.open.get(i + 1).map_or(self.bytes.len(), |&(start, _)| start);
+        &self.bytes[self.open[i].0..end]
+    }
+
+    /// The innermost name and its `T`.
+    fn last(&self) -> Option<(&[u8], T)> {
+        let i = self.open.len().checked_sub(1)?;
+        Some((self.name(i), self.open[i].1))
+    }
+
+    /// Keep the outermost `len` entries.
+    fn truncate(&mut self, len: usize) {
+        if let Some(&(start, _)) = self.open.get(len) {
+            self.bytes.truncate(start);
+            self.open.truncate(len);
+        }
+    }
+
+    fn pop(&mut self) {
+        self.truncate(self.open.len().saturating_sub(1));
+    }
+
+    fn clear(&mut self) {
+        self.truncate(0);
+    }
+
+    /// The position of the innermost entry named `name`.
+    fn rposition(&self, name: &[u8]) -> Option<usize> {
+        (0..self.open.len()).rev().find(|&i| self.name(i) == name)
+    }
+
+    /// Names and `T`s, innermost first.
+    fn iter_rev(&self) -> impl Iterator<Item = (&[u8], T)> {
+        (0..self.open.len()).rev().map(|i| (self.name(i), self.open[i].1))
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -98,16 +162,16 @@ enum Ns {
     MathMl,
 }
 
-impl tokens::Sink for State {
+impl<'a> tokens::Sink<'a> for State<'a> {
     fn wants_attrs(&self, name: &[u8]) -> bool {
         matches!(name, b"a" | b"area" | b"link" | b"iframe" | b"frame" | b"base" | b"meta" | b"input" | b"font")
     }
 
-    fn start_tag(&mut self, tag: &StartTag<'_>) -> Mode {
+    fn start_tag(&mut self, tag: &StartTag<'_, 'a>) -> Mode {
         if self.frameset {
             return self.frameset_tag(tag);
         }
-        match self.foreign.last().map(|open| open.ns) {
+        match self.foreign.last().map(|(_, ns)| ns) {
             Some(Ns::Svg | Ns::MathMl) if !self.at_integration_point(tag) => self.foreign_tag(tag),
             _ => self.html_tag(tag),
         }
@@ -120,16 +184,19 @@ impl tokens::Sink for State {
             }
         } else if matches!(name, b"br" | b"p") && self.cdata_allowed() {
             // These end tags break out of foreign content like the start tags do.
-            while self.foreign.last().is_some_and(|open| open.ns != Ns::Html) {
+            while self.foreign.last().is_some_and(|(_, ns)| ns != Ns::Html) {
                 self.foreign.pop();
             }
-        } else if let Some(at) = self.foreign.iter().rposition(|open| &*open.name == name) {
+        } else if let Some(at) = self.foreign.rposition(name) {
             self.foreign.truncate(at);
         } else if !self.foreign.is_empty() {
             // An end tag in foreign content that names no foreign element goes to the HTML rules, which
             // end the foreign content when the tag closes an element around it.
-            let in_scope =
-                self.html_open.iter().rev().take_while(|open| !is_scope_boundary(open)).any(|open| &**open == name);
+            let in_scope = self
+                .html_open
+                .iter_rev()
+                .take_while(|(open, ())| !is_scope_boundary(open))
+                .any(|(open, ())| open == name);
             if in_scope {
                 self.foreign.clear();
                 self.close_html(name);
@@ -153,13 +220,13 @@ impl tokens::Sink for State {
     }
 
     fn cdata_allowed(&self) -> bool {
-        self.foreign.last().is_some_and(|open| open.ns != Ns::Html)
+        self.foreign.last().is_some_and(|(_, ns)| ns != Ns::Html)
     }
 }
 
-impl State {
+impl<'a> State<'a> {
     /// A start tag after an accepted `<frameset>`: only `frame` elements (and `noframes` text) remain.
-    fn frameset_tag(&mut self, tag: &StartTag<'_>) -> Mode {
+    fn frameset_tag(&mut self, tag: &StartTag<'_, 'a>) -> Mode {
         match tag.name {
             b"frame" if self.framesets_open > 0 => self.take(tag, Attr::Src, Source::Attribute),
             b"frameset" if self.framesets_open > 0 => self.framesets_open += 1,
@@ -170,7 +237,7 @@ impl State {
     }
 
     /// A start tag that the tree builder handles by the HTML insertion modes.
-    fn html_tag(&mut self, tag: &StartTag<'_>) -> Mode {
+    fn html_tag(&mut self, tag: &StartTag<'_, 'a>) -> Mode {
         let inside_foreign = !self.foreign.is_empty();
         match tag.name {
             b"a" | b"area" | b"link" => self.take(tag, Attr::Href, Source::Attribute),
@@ -185,7 +252,7 @@ impl State {
             }
             b"svg" | b"math" if !tag.self_closing => {
                 let ns = if tag.name == b"svg" { Ns::Svg } else { Ns::MathMl };
-                self.foreign.push(Open { name: tag.name.into(), ns });
+                self.foreign.push(tag.name, ns);
                 return Mode::Data;
             }
             _ => {}
@@ -205,19 +272,19 @@ impl State {
             if inside_foreign {
                 // Inside an integration point, HTML elements are remembered so that their end tags do
                 // not close the foreign element around them.
-                self.foreign.push(Open { name: tag.name.into(), ns: Ns::Html });
+                self.foreign.push(tag.name, Ns::Html);
             } else if self.html_open.len() < MAX_HTML_OPEN {
-                self.html_open.push(tag.name.into());
+                self.html_open.push(tag.name, ());
             }
         }
         mode
     }
 
     /// A start tag in foreign content: an element of the same namespace, unless it breaks out.
-    fn foreign_tag(&mut self, tag: &StartTag<'_>) -> Mode {
+    fn foreign_tag(&mut self, tag: &StartTag<'_, 'a>) -> Mode {
         if breaks_out_of_foreign_content(tag) {
             // Pop back to HTML content and handle the tag there.
-            while self.foreign.last().is_some_and(|open| open.ns != Ns::Html) {
+            while self.foreign.last().is_some_and(|(_, ns)| ns != Ns::Html) {
                 self.foreign.pop();
             }
             return self.html_tag(tag);
@@ -230,16 +297,16 @@ impl State {
         }
         if !tag.self_closing {
             // A foreign element takes the namespace of the element it is in, whatever its name.
-            let ns = self.foreign.last().map_or(Ns::Svg, |open| open.ns);
-            self.foreign.push(Open { name: tag.name.into(), ns });
+            let ns = self.foreign.last().map_or(Ns::Svg, |(_, ns)| ns);
+            self.foreign.push(tag.name, ns);
         }
         Mode::Data
     }
 
     /// Whether the current foreign element lets `tag` be handled as HTML.
-    fn at_integration_point(&self, tag: &StartTag<'_>) -> bool {
-        let Some(current) = self.foreign.last() else { return false };
-        match (current.ns, &*current.name) {
+    fn at_integration_point(&self, tag: &StartTag<'_, 'a>) -> bool {
+        let Some((name, ns)) = self.foreign.last() else { return false };
+        match (ns, name) {
             // HTML integration points (names are lower-cased: the tree builder writes `foreignObject`).
             (Ns::Svg, b"foreignobject" | b"desc" | b"title") => true,
             // MathML text integration points take start tags other than mglyph and malignmark as HTML.
@@ -249,22 +316,22 @@ impl State {
         }
     }
 
-    fn take(&mut self, tag: &StartTag<'_>, attr: Attr, source: Source) {
-        if let Some(value) = tag.attr(attr) {
-            self.links.values.push((source, value.to_owned()));
+    fn take(&mut self, tag: &StartTag<'_, 'a>, attr: Attr, source: Source) {
+        if let Some(value) = tag.attr_value(attr) {
+            self.links.values.push((source, value));
         }
     }
 
-    fn take_base(&mut self, tag: &StartTag<'_>) {
+    fn take_base(&mut self, tag: &StartTag<'_, 'a>) {
         if self.links.base.is_none()
-            && let Some(href) = tag.attr(Attr::Href)
+            && let Some(href) = tag.attr_value(Attr::Href)
         {
-            self.links.base = Some(href.to_owned());
+            self.links.base = Some(href);
         }
     }
 
     /// `<meta http-equiv=refresh content=...>`.
-    fn take_refresh(&mut self, tag: &StartTag<'_>) {
+    fn take_refresh(&mut self, tag: &StartTag<'_, 'a>) {
         let refresh = tag
             .attr(Attr::HttpEquiv)
             .is_some_and(|v| v.trim_matches(|c: char| c.is_ascii_whitespace()).eq_ignore_ascii_case("refresh"));
@@ -274,17 +341,17 @@ impl State {
     }
 }
 
-impl State {
+impl State<'_> {
     /// An end tag outside foreign content closes the innermost open element of its name.
     fn close_html(&mut self, name: &[u8]) {
-        if let Some(at) = self.html_open.iter().rposition(|open| &**open == name) {
+        if let Some(at) = self.html_open.rposition(name) {
             self.html_open.truncate(at);
         }
     }
 }
 
 /// Start tags after which a `<frameset>` can no longer replace the body ("frameset-ok" set to "not ok").
-fn clears_frameset_ok(tag: &StartTag<'_>) -> bool {
+fn clears_frameset_ok(tag: &StartTag<'_, '_>) -> bool {
     match tag.name {
         b"input" => !tag.attr(Attr::Type).is_some_and(|t| t.eq_ignore_ascii_case("hidden")),
         b"body" | b"pre" | b"listing" | b"li" | b"dd" | b"dt" | b"button" | b"applet" | b"marquee" | b"object"
@@ -295,7 +362,7 @@ fn clears_frameset_ok(tag: &StartTag<'_>) -> bool {
 }
 
 /// HTML start tags that end foreign content (the tree builder's list in "in foreign content").
-fn breaks_out_of_foreign_content(tag: &StartTag<'_>) -> bool {
+fn breaks_out_of_foreign_content(tag: &StartTag<'_, '_>) -> bool {
     match tag.name {
         b"font" => tag.attr(Attr::FontStyle).is_some(),
         b"b" | b"big" | b"blockquote" | b"body" | b"br" | b"center" | b"code" | b"dd" | b"div" | b"dl" | b"dt"

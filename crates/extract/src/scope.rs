@@ -261,8 +261,12 @@ const MAX_REPEAT_PERIOD: usize = 32;
 /// repeat a block in a row. Segments that merely recur apart are left alone: real sites are full of
 /// them (`/api/java.base/java/util/...`, `/w/cpp/container/vector/vector`, `/2024/01/01/`).
 fn has_repeated_segments(path: &str, max: usize) -> bool {
+    // Most paths are too short to hold a run at all: counted first, they need no list of segments.
+    let n = path.split('/').filter(|s| !s.is_empty()).count();
+    if n.saturating_sub(1) / max == 0 {
+        return false;
+    }
     let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
-    let n = segments.len();
     // A run of period p holding its first segment more than `max` times spans max * p + 1 segments,
     // that is (max - 1) * p + 1 positions i in a row with segments[i] == segments[i + p].
     let longest_period = (n.saturating_sub(1) / max).min(MAX_REPEAT_PERIOD);

@@ -41,15 +41,21 @@ impl Attr {
 /// A start tag: its lower-cased name, the reported attributes (first occurrence of each name wins, as
 /// in the tokenizer), and whether it ended with `/>`.
 #[derive(Debug)]
-pub(crate) struct StartTag<'a> {
-    pub name: &'a [u8],
-    pub attrs: &'a [(Attr, String)],
+pub(crate) struct StartTag<'t, 'a> {
+    pub name: &'t [u8],
+    /// Values borrowed from the document where no character reference had to be decoded.
+    pub attrs: &'t [(Attr, Cow<'a, str>)],
     pub self_closing: bool,
 }
 
-impl StartTag<'_> {
+impl<'a> StartTag<'_, 'a> {
     pub fn attr(&self, which: Attr) -> Option<&str> {
-        self.attrs.iter().find(|(a, _)| *a == which).map(|(_, v)| v.as_str())
+        self.attrs.iter().find(|(a, _)| *a == which).map(|(_, v)| &**v)
+    }
+
+    /// The value of an attribute, to keep: borrowed from the document when it could be.
+    pub fn attr_value(&self, which: Attr) -> Option<Cow<'a, str>> {
+        self.attrs.iter().find(|(a, _)| *a == which).map(|(_, v)| v.clone())
     }
 }
 
@@ -66,10 +72,10 @@ pub(crate) enum Mode {
 }
 
 /// What the tokenizer reports to.
-pub(crate) trait Sink {
+pub(crate) trait Sink<'a> {
     /// Whether the attribute values of this start tag are worth decoding.
     fn wants_attrs(&self, name: &[u8]) -> bool;
-    fn start_tag(&mut self, tag: &StartTag<'_>) -> Mode;
+    fn start_tag(&mut self, tag: &StartTag<'_, 'a>) -> Mode;
     fn end_tag(&mut self, name: &[u8]);
     /// Whether [`text`](Sink::text) should be called at all.
     fn wants_text(&self) -> bool;
@@ -84,7 +90,7 @@ fn is_ws(b: u8) -> bool {
 }
 
 /// Tokenize `html`, reporting to `sink`.
-pub(crate) fn tokenize(html: &[u8], sink: &mut impl Sink) {
+pub(crate) fn tokenize<'a>(html: &'a [u8], sink: &mut impl Sink<'a>) {
     // The tokenizer drops a leading byte order mark.
     let html = html.strip_prefix("\u{FEFF}".as_bytes()).unwrap_or(html);
     Tokenizer { s: html, i: 0, name: Vec::new(), attrs: Vec::new(), attr_name: Vec::new() }.run(sink);
@@ -95,7 +101,7 @@ struct Tokenizer<'a> {
     i: usize,
     /// The current tag name, lower-cased.
     name: Vec<u8>,
-    attrs: Vec<(Attr, String)>,
+    attrs: Vec<(Attr, Cow<'a, str>)>,
     attr_name: Vec<u8>,
 }
 
@@ -108,8 +114,8 @@ enum TagEnd {
     Eof,
 }
 
-impl Tokenizer<'_> {
-    fn run(&mut self, sink: &mut impl Sink) {
+impl<'a> Tokenizer<'a> {
+    fn run(&mut self, sink: &mut impl Sink<'a>) {
         while self.i < self.s.len() {
             let text_start = self.i;
             let lt = memchr::memchr(b'<', &self.s[self.i..]).map_or(self.s.len(), |p| self.i + p);
@@ -145,7 +151,7 @@ impl Tokenizer<'_> {
     }
 
     /// After a `<` in the data state.
-    fn after_lt(&mut self, sink: &mut impl Sink) -> Mode {
+    fn after_lt(&mut self, sink: &mut impl Sink<'a>) -> Mode {
         match self.peek() {
             Some(b'!') => {
                 self.i += 1;
@@ -324,23 +330,24 @@ impl Tokenizer<'_> {
             while self.peek().is_some_and(is_ws) {
                 self.i += 1;
             }
+            let s: &'a [u8] = self.s;
             let (raw, quoted) = match self.peek() {
                 None => return TagEnd::Eof,
                 Some(q @ (b'"' | b'\'')) => {
                     self.i += 1;
                     let Some(p) = memchr::memchr(q, &self.s[self.i..]) else { return TagEnd::Eof };
-                    let raw = &self.s[self.i..self.i + p];
+                    let raw = &s[self.i..self.i + p];
                     self.i += p + 1;
                     (raw, true)
                 }
                 // `>` here: an empty value, and the tag ends.
-                Some(b'>') => (&self.s[self.i..self.i], false),
+                Some(b'>') => (&s[self.i..self.i], false),
                 Some(_) => {
                     let start = self.i;
                     while self.peek().is_some_and(|b| !(is_ws(b) || b == b'>')) {
                         self.i += 1;
                     }
-                    (&self.s[start..self.i], false)
+                    (&s[start..self.i], false)
                 }
             };
             if which.is_some() {
@@ -354,12 +361,12 @@ impl Tokenizer<'_> {
         }
     }
 
-    fn push_attr(&mut self, which: Option<Attr>, value: Cow<'_, str>) {
+    fn push_attr(&mut self, which: Option<Attr>, value: Cow<'a, str>) {
         // The first of a name wins; later duplicates are dropped, as the tokenizer drops them.
         if let Some(which) = which
             && !self.attrs.iter().any(|(a, _)| *a == which)
         {
-            self.attrs.push((which, value.into_owned()));
+            self.attrs.push((which, value));
         }
     }
 
@@ -476,7 +483,7 @@ impl Tokenizer<'_> {
 }
 
 /// A `<` (or `</`) that starts no tag is text, and not whitespace.
-fn text(sink: &mut impl Sink) {
+fn text<'a>(sink: &mut impl Sink<'a>) {
     if sink.wants_text() {
         sink.text(false);
     }

@@ -19,6 +19,8 @@ thread_local! {
     static COMPRESSOR: RefCell<Option<Compressor>> = const { RefCell::new(None) };
     /// The record's parts laid end to end: libdeflate takes one input buffer.
     static SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+    /// Where libdeflate compresses to: room for the worst case, kept zeroed once rather than per record.
+    static OUTPUT: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
 }
 
 /// Scratch space above this is given back after use, so one huge record does not pin memory.
@@ -34,13 +36,22 @@ pub(crate) fn member(parts: &[&[u8]]) -> io::Result<Vec<u8>> {
             input.extend_from_slice(part);
         }
         let out = with_compressor(|compressor| {
-            let mut out = vec![0; compressor.gzip_compress_bound(input.len())];
-            let len = compressor.gzip_compress(input, &mut out).map_err(|e| io::Error::other(format!("{e:?}")))?;
-            out.truncate(len);
-            // The bound is about the input's size, the member a fifth of it: the record waits in the
-            // sink's queue, which counts its length, so its capacity must be no more.
-            out.shrink_to_fit();
-            Ok(out)
+            OUTPUT.with_borrow_mut(|out| {
+                let bound = compressor.gzip_compress_bound(input.len());
+                if out.len() < bound {
+                    out.resize(bound, 0);
+                }
+                let len = compressor
+                    .gzip_compress(input, &mut out[..bound])
+                    .map_err(|e| io::Error::other(format!("{e:?}")))?;
+                // An exact copy: the record waits in the sink's queue, which counts its length, so its
+                // capacity must be no more (the bound is about the input's size, the member a fifth of it).
+                let member = out[..len].to_vec();
+                if out.len() > KEEP_SCRATCH {
+                    *out = Vec::new();
+                }
+                Ok(member)
+            })
         });
         if input.capacity() > KEEP_SCRATCH {
             *input = Vec::new();
