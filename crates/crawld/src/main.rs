@@ -182,7 +182,14 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(cli.command, progress)) {
+    // Spawned, not run by block_on: on a worker thread, the crawl's loop is woken by the fetch tasks
+    // it waits for without the main thread being woken (a futex call and a switch) for every page.
+    let result = runtime.block_on(async {
+        tokio::spawn(run(cli.command, progress))
+            .await
+            .unwrap_or_else(|e| Err(anyhow::anyhow!("the crawl task failed: {e}")))
+    });
+    match result {
         Ok(code) => code,
         Err(e) => {
             eprintln!("crawld: error: {e:#}");
