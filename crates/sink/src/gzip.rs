@@ -23,8 +23,9 @@ thread_local! {
     static OUTPUT: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
 }
 
-/// Scratch space above this is given back after use, so one huge record does not pin memory.
-const KEEP_SCRATCH: usize = 1 << 20;
+/// Scratch space above this is given back after use, so one large record does not pin memory: kept
+/// buffers are resident for the whole crawl, two per thread that compresses.
+const KEEP_SCRATCH: usize = 128 * 1024;
 
 /// One complete gzip member holding the concatenation of `parts`.
 pub(crate) fn member(parts: &[&[u8]]) -> io::Result<Vec<u8>> {

@@ -106,8 +106,8 @@ const STATE_DIR: &str = "state";
 pub const INDEX_PATH: &str = "indexes/index.cdxj";
 /// Sorted runs of index lines, while the crawl runs (see [`cdxj`]).
 const INDEX_RUNS_DIR: &str = "state/index-runs";
-/// Bytes of index lines held in memory before they are sorted into a run: about 35,000 records.
-const INDEX_RUN_BYTES: usize = 8 << 20;
+/// Bytes of index lines held in memory before they are sorted into a run: about 4,000 records.
+const INDEX_RUN_BYTES: usize = 1 << 20;
 
 /// How the sink writes.
 #[derive(Debug, Clone)]

@@ -23,6 +23,9 @@ use crate::{BeforeLines, SinkError, SinkSummary};
 /// Sync early once this many line bytes wait in memory, whatever the interval, to bound memory use.
 pub(crate) const PENDING_LIMIT: usize = 1 << 20;
 
+/// Capacity of the line buffer kept from one sync to the next.
+const KEEP_PENDING: usize = 128 * 1024;
+
 #[derive(Debug)]
 pub(crate) enum Msg {
     /// The permit holds the record's share of the queue's byte budget until it is written.
@@ -201,6 +204,10 @@ impl Writer {
             self.pages_len += self.pending.len() as u64;
             self.pages_written += self.pending_lines;
             self.pending.clear();
+            if self.pending.capacity() > KEEP_PENDING {
+                // Up to PENDING_LIMIT between syncs in a fast crawl: not worth holding while it is quiet.
+                self.pending = Vec::new();
+            }
             self.pending_lines = 0;
             self.pages_dirty = true;
         }

@@ -1,14 +1,22 @@
 //! Index lines gathered as records are written, sorted into the index file when the crawl ends.
 //!
 //! Lines wait in memory up to a budget; a full budget is sorted and written out as a run (a temporary
-//! file), and at the end the runs and what is left in memory are merged. So the index of any crawl
-//! costs at most the budget in memory, and reading every line back once.
+//! file), and at the end the runs and what is left in memory are merged. Runs are merged in tiers, as a
+//! counter in base [`FAN_IN`] counts: [`FAN_IN`] runs of one size make one of the next as soon as they
+//! exist. So the index of any crawl costs at most the budget in memory, fewer than [`FAN_IN`] open runs
+//! per tier at the end, and reading each line back once per tier (three tiers hold 4,096 budgets).
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::fs::{self, File};
 use std::io::{self, BufRead, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
+
+/// Runs merged into one at a time.
+const FAN_IN: usize = 16;
+
+/// Read buffer of each run being merged.
+const RUN_READ_BUFFER: usize = 16 * 1024;
 
 /// Lines to sort, a budget's worth at a time.
 #[derive(Debug)]
@@ -18,7 +26,11 @@ pub(crate) struct Sorter {
     /// The lines in memory, one after another, and where each is in it.
     text: Vec<u8>,
     spans: Vec<(usize, usize)>,
-    runs: Vec<PathBuf>,
+    /// Runs on disk, oldest first, each with its tier (0: one budget; n: FAN_IN^n budgets). Tiers never
+    /// rise along the list.
+    runs: Vec<(u32, PathBuf)>,
+    /// Run files made so far, for their names.
+    made: u64,
     lines: u64,
 }
 
@@ -27,7 +39,15 @@ impl Sorter {
     /// removed) once `budget` bytes of lines wait in memory.
     pub(crate) fn new(runs_dir: PathBuf, budget: usize) -> Sorter {
         let _ = fs::remove_dir_all(&runs_dir);
-        Sorter { runs_dir, budget: budget.max(1), text: Vec::new(), spans: Vec::new(), runs: Vec::new(), lines: 0 }
+        Sorter {
+            runs_dir,
+            budget: budget.max(1),
+            text: Vec::new(),
+            spans: Vec::new(),
+            runs: Vec::new(),
+            made: 0,
+            lines: 0,
+        }
     }
 
     /// Add one line (with its newline).
@@ -50,18 +70,42 @@ impl Sorter {
         Ok(())
     }
 
-    /// The lines in memory, sorted, to a new run file.
+    fn new_run(&mut self) -> io::Result<(PathBuf, BufWriter<File>)> {
+        fs::create_dir_all(&self.runs_dir)?;
+        let path = self.runs_dir.join(format!("run-{:06}", self.made));
+        self.made += 1;
+        let out = BufWriter::with_capacity(1 << 16, File::create(&path)?);
+        Ok((path, out))
+    }
+
+    /// The lines in memory, sorted, to a new run file; then the merges that completes.
     fn spill(&mut self) -> io::Result<()> {
         self.sort();
-        fs::create_dir_all(&self.runs_dir)?;
-        let path = self.runs_dir.join(format!("run-{:05}", self.runs.len()));
-        let mut out = BufWriter::with_capacity(1 << 16, File::create(&path)?);
+        let (path, mut out) = self.new_run()?;
         self.write_sorted(&mut out)?;
         out.flush()?;
-        self.runs.push(path);
+        self.runs.push((0, path));
         self.text.clear();
         self.spans.clear();
+        while let Some(tier) = self.full_tier() {
+            let (path, mut out) = self.new_run()?;
+            let merged = self.runs.split_off(self.runs.len() - FAN_IN);
+            let paths: Vec<PathBuf> = merged.into_iter().map(|(_, p)| p).collect();
+            merge(&paths, &mut out)?;
+            out.flush()?;
+            for p in &paths {
+                fs::remove_file(p)?;
+            }
+            self.runs.push((tier + 1, path));
+        }
         Ok(())
+    }
+
+    /// The tier of the last FAN_IN runs, when they are all of one.
+    fn full_tier(&self) -> Option<u32> {
+        let last = self.runs.len().checked_sub(FAN_IN).map(|from| &self.runs[from..])?;
+        let tier = last[0].0;
+        last.iter().all(|(t, _)| *t == tier).then_some(tier)
     }
 
     /// Write every line, sorted bytewise, to `path` (through a temporary file and an fsync, so a reader
@@ -85,7 +129,8 @@ impl Sorter {
             if !self.spans.is_empty() {
                 self.spill()?;
             }
-            merge(&self.runs, &mut out)?;
+            let paths: Vec<PathBuf> = self.runs.iter().map(|(_, p)| p.clone()).collect();
+            merge(&paths, &mut out)?;
         }
         out.into_inner().map_err(|e| e.into_error())?.sync_all()?;
         fs::rename(&tmp, path)?;
@@ -108,7 +153,7 @@ fn merge(runs: &[PathBuf], out: &mut impl Write) -> io::Result<()> {
     let mut readers = Vec::with_capacity(runs.len());
     let mut heap = BinaryHeap::with_capacity(runs.len());
     for path in runs {
-        let mut reader = BufReader::with_capacity(1 << 16, File::open(path)?);
+        let mut reader = BufReader::with_capacity(RUN_READ_BUFFER, File::open(path)?);
         let mut line = Vec::new();
         if reader.read_until(b'\n', &mut line)? > 0 {
             heap.push(Reverse((line, readers.len())));
@@ -129,7 +174,8 @@ fn merge(runs: &[PathBuf], out: &mut impl Write) -> io::Result<()> {
 mod tests {
     use super::*;
 
-    fn sorted_through(budget: usize, lines: &[String]) -> (String, bool) {
+    /// The index made of `lines`, whether runs were spilled, and the highest tier of a run at the end.
+    fn sorted_through(budget: usize, lines: &[String]) -> (String, bool, u32) {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         let runs = dir.path().join("runs");
         let mut sorter = Sorter::new(runs.clone(), budget);
@@ -137,11 +183,13 @@ mod tests {
             sorter.push(line).unwrap_or_else(|e| panic!("{e}"));
         }
         let spilled = runs.exists();
+        let top = sorter.runs.iter().map(|(tier, _)| *tier).max().unwrap_or(0);
+        assert!(sorter.runs.len() < (top as usize + 1) * FAN_IN, "fewer than FAN_IN runs per tier");
         let path = dir.path().join("indexes/index.cdxj");
         let n = sorter.finish(&path).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(n, lines.len() as u64);
         assert!(!runs.exists(), "the runs are removed");
-        (fs::read_to_string(&path).unwrap_or_else(|e| panic!("{e}")), spilled)
+        (fs::read_to_string(&path).unwrap_or_else(|e| panic!("{e}")), spilled, top)
     }
 
     #[test]
@@ -152,16 +200,14 @@ mod tests {
         let mut expected = lines.clone();
         expected.sort();
         let expected = expected.concat();
-        let (in_memory, spilled) = sorted_through(1 << 20, &lines);
-        assert!(!spilled);
-        assert_eq!(in_memory, expected);
-        let (merged, spilled) = sorted_through(300, &lines);
-        assert!(spilled);
-        assert_eq!(merged, expected);
+        assert_eq!(sorted_through(1 << 20, &lines), (expected.clone(), false, 0));
+        assert_eq!(sorted_through(1000, &lines), (expected.clone(), true, 0));
+        // A line a run: 500 runs, merged 16 at a time, and those 16 at a time again.
+        assert_eq!(sorted_through(1, &lines), (expected, true, 2));
     }
 
     #[test]
     fn no_lines_make_an_empty_index() {
-        assert_eq!(sorted_through(10, &[]), (String::new(), false));
+        assert_eq!(sorted_through(10, &[]), (String::new(), false, 0));
     }
 }
