@@ -49,13 +49,17 @@ pub(crate) struct StartTag<'t, 'a> {
 }
 
 impl<'a> StartTag<'_, 'a> {
+    fn find(&self, which: Attr) -> Option<&Cow<'a, str>> {
+        self.attrs.iter().find(|(a, _)| *a == which).map(|(_, v)| v)
+    }
+
     pub fn attr(&self, which: Attr) -> Option<&str> {
-        self.attrs.iter().find(|(a, _)| *a == which).map(|(_, v)| &**v)
+        self.find(which).map(|v| &**v)
     }
 
     /// The value of an attribute, to keep: borrowed from the document when it could be.
     pub fn attr_value(&self, which: Attr) -> Option<Cow<'a, str>> {
-        self.attrs.iter().find(|(a, _)| *a == which).map(|(_, v)| v.clone())
+        self.find(which).cloned()
     }
 }
 

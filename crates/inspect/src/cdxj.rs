@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crawld_sink::cdxj::{Head, HttpHead, mime_of};
+use crawld_sink::cdxj::{Head, mime_of};
 
 use crate::Error;
 use crate::warc::{self, Record};
@@ -110,13 +110,13 @@ pub fn line(record: &Record, filename: &str) -> Option<String> {
         return None;
     }
     let url = record.header("WARC-Target-URI")?.trim_start_matches('<').trim_end_matches('>');
-    let http = matches!(kind, "response" | "revisit").then(|| HttpHead::parse(&record.block)).flatten();
+    let http = matches!(kind, "response" | "revisit").then(|| record.http()).flatten();
     let mime = match kind {
         "revisit" => Some("warc/revisit"),
         "response" => http.as_ref().and_then(|h| h.header("Content-Type")).map(mime_of),
         _ => content_type.map(mime_of),
     };
-    let status = http.as_ref().and_then(HttpHead::status);
+    let status = http.as_ref().and_then(|h| h.status());
     let digest = record.header("WARC-Payload-Digest");
     let date = record.header("WARC-Date").unwrap_or_default();
     Some(Head::new(url, date, mime, status, digest).line(record.length, record.offset, filename))

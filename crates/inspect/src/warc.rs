@@ -6,6 +6,7 @@ use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
+use crawld_sink::cdxj::HttpHead;
 use flate2::bufread::GzDecoder;
 
 use crate::Error;
@@ -29,36 +30,31 @@ impl Record {
 
     /// The HTTP message in the block of a `response` or `request` record: its head and its payload.
     pub fn http(&self) -> Option<Http<'_>> {
-        let end = find(&self.block, b"\r\n\r\n")?;
-        let head = std::str::from_utf8(&self.block[..end]).ok()?;
-        let mut lines = head.split("\r\n");
-        let start_line = lines.next()?.to_owned();
-        let headers =
-            lines.filter_map(|l| l.split_once(':').map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))).collect();
-        Some(Http { start_line, headers, head: &self.block[..end + 4], payload: &self.block[end + 4..] })
+        let fields = HttpHead::parse(&self.block)?;
+        let end = fields.end;
+        Some(Http { fields, head: &self.block[..end], payload: &self.block[end..] })
     }
 }
 
 /// An HTTP message inside a record's block.
 #[derive(Debug)]
 pub struct Http<'a> {
-    /// `HTTP/1.1 200 OK`, or the request line.
-    pub start_line: String,
-    pub headers: Vec<(String, String)>,
+    /// Start line (`HTTP/1.1 200 OK`, or the request line) and headers, read as the CDXJ index reads them.
+    pub fields: HttpHead<'a>,
     /// The head as archived, with the blank line that ends it.
     pub head: &'a [u8],
     /// The body as received on the wire (still content-encoded).
     pub payload: &'a [u8],
 }
 
-impl Http<'_> {
-    pub fn header(&self, name: &str) -> Option<&str> {
-        header(&self.headers, name)
+impl<'a> Http<'a> {
+    pub fn header(&self, name: &str) -> Option<&'a str> {
+        self.fields.header(name)
     }
 
     /// The status code of a response, as its status line gives it.
-    pub fn status(&self) -> Option<&str> {
-        self.start_line.split(' ').nth(1).filter(|s| !s.is_empty())
+    pub fn status(&self) -> Option<&'a str> {
+        self.fields.status()
     }
 }
 

@@ -53,16 +53,6 @@ impl Head {
         out.push_str("}\n");
         out
     }
-
-    /// Bytes held.
-    pub fn len(&self) -> usize {
-        self.0.len()
-    }
-
-    /// Never true: a head holds at least its key and url.
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
 }
 
 fn field(out: &mut String, name: &str, value: &str, comma: bool) {
@@ -80,7 +70,7 @@ fn field(out: &mut String, name: &str, value: &str, comma: bool) {
 pub struct HttpHead<'a> {
     pub start_line: &'a str,
     pub headers: Vec<(&'a str, &'a str)>,
-    /// Where the payload begins in the block that was parsed.
+    /// Where the payload begins in the block that was parsed (after the blank line).
     pub end: usize,
 }
 
