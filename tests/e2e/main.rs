@@ -18,3 +18,4 @@ mod robots_refetch;
 mod safety;
 mod scope;
 mod sitemaps;
+mod tls;

@@ -15,6 +15,7 @@ use crate::address;
 use crate::body;
 use crate::response::{Exchange, FetchFailure, Response, Truncation, parse_retry_after};
 use crate::robots::{MAX_ROBOTS_TTL, RobotsCache, RobotsLoad, RobotsLookup, RobotsVerdict};
+use crate::tls;
 
 /// The Accept header sent with every request.
 pub const ACCEPT: &str = "text/html,application/xhtml+xml,*/*;q=0.8";
@@ -124,10 +125,8 @@ impl Fetcher {
         if cfg.timeout.is_zero() {
             return Err(FetchError::Config("timeout must be greater than zero".to_owned()));
         }
-        // reqwest's `rustls-no-provider` takes the process-wide default provider and panics at build time when
-        // there is none. Installing fails only when one is already installed, and then that one serves.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let mut builder = reqwest::Client::builder();
+        let tls = tls::client_config().map_err(|e| FetchError::Client(format!("TLS set-up: {e}")))?;
+        let mut builder = reqwest::Client::builder().tls_backend_preconfigured(tls);
         if !cfg.allow_private_networks {
             builder = builder.dns_resolver(address::PublicOnly);
         }

@@ -52,6 +52,7 @@ mod client;
 mod pool;
 mod response;
 mod robots;
+mod tls;
 
 pub use client::{ACCEPT, ACCEPT_ENCODING, FetchConfig, FetchError, Fetcher};
 pub use pool::FetchPool;
