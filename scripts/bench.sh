@@ -340,10 +340,21 @@ for round in $(seq "$ROUNDS"); do
 done
 stop_nginx
 
+# How much of the release link's code layout list (crates/crawld/build.rs) the binary still matches: a
+# list made before a dependency or Rust update no longer names the functions, and peak RSS grows back.
+symbol_order() {
+  local list="$ROOT/crates/crawld/symbol-order.txt"
+  if [ ! -f "$list" ] || [ ! -x "$CRAWLD" ]; then echo "no symbol order"; return; fi
+  local found
+  found=$(nm --defined-only "$CRAWLD" | awk 'NR == FNR { want[$1] = 1; next } ($3 in want) && !seen[$3]++ { n++ } END { print n + 0 }' "$list" -)
+  echo "$found of the $(wc -l < "$list") functions of crates/crawld/symbol-order.txt found in crawld"
+}
+
 {
   echo "Run of $(date -u '+%Y-%m-%d %H:%M UTC'), $ROUNDS round(s), $(nproc) cores, crawld $(git -C "$ROOT" rev-parse --short HEAD)," \
     "$(wget2 --version | head -n1 | awk '{print $2, $3}'), $(wget --version | head -n1 | awk '{print $1, $2, $3}')," \
-    "spider $(awk '/^name = "spider"$/ { getline; print $3 }' "$SPIDER_DIR/Cargo.lock" | tr -d '"'), nginx worker_processes 1."
+    "spider $(awk '/^name = "spider"$/ { getline; print $3 }' "$SPIDER_DIR/Cargo.lock" | tr -d '"'), nginx worker_processes 1;" \
+    "$(symbol_order)."
   echo
   for site in "${SITE_LIST[@]}"; do
     echo "$site ${DOCROOT[$site]} ${SEED_PATH[$site]}"
