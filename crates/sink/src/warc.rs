@@ -80,7 +80,8 @@ impl OpenWarc {
     /// spread over the crawl, so each fsync ([`WarcWriter::sync`], and the one at the end) waits for
     /// a megabyte or so instead of everything since the last one; and the archive does not push the
     /// pages of other programs (or of the site being crawled, when it is served from this machine) out of
-    /// memory. Advice only (and Linux only): failing, it changes nothing, so errors are ignored.
+    /// memory. Advice only (given on Linux and Android): failing, it changes nothing, so errors are
+    /// ignored.
     fn write_back(&mut self) {
         let (from, to) = self.written_back;
         if self.len - to < WRITE_BACK_EVERY {
