@@ -46,7 +46,7 @@ done
 
 # Each instruction callgrind saw in the binary, with its cost, charged to the function holding it.
 nm --defined-only --print-size "$bin" >"$work/symbols"
-python3 - "$work/symbols" "$work"/callgrind.* >crates/crawld/symbol-order.txt <<'EOF'
+python3 - "$work/symbols" "$work"/callgrind.* >"$work/symbol-order.txt" <<'EOF'
 import bisect, collections, sys
 
 functions = []
@@ -74,4 +74,6 @@ size = {f[2]: f[1] for f in functions}
 run, total = sum(size[n] for n in cost) // 1024, sum(f[1] for f in functions) // 1024
 print(f"{len(cost)} functions ran: {run} KB of the binary's {total} KB of code", file=sys.stderr)
 EOF
+# Replaced only once made whole: a failure above leaves the list in place.
+mv "$work/symbol-order.txt" crates/crawld/symbol-order.txt
 echo "wrote crates/crawld/symbol-order.txt" >&2

@@ -5,7 +5,6 @@
 //! loader reads instead of the platform's store: so these tests run the `crawld` binary.
 
 use std::net::SocketAddr;
-use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 
@@ -79,9 +78,15 @@ struct Run {
     out: Output,
 }
 
-/// Crawl `seeds` with the `crawld` binary, the system's roots being `roots` (a PEM file, or none at
-/// all when it does not exist).
-fn crawl_with_roots(dir: &Path, seeds: &[String], roots: &Path) -> Run {
+/// Crawl `seeds` with the `crawld` binary, the system's roots being the certificate of `trusted`, or none
+/// at all.
+fn crawl_trusting(seeds: &[String], trusted: Option<&Authority>) -> Run {
+    let temp = tempfile::tempdir().unwrap();
+    let dir = temp.path();
+    let roots = dir.join("roots.pem");
+    if let Some(authority) = trusted {
+        std::fs::write(&roots, &authority.pem).unwrap();
+    }
     let out = dir.join("out");
     let config = dir.join("crawl.toml");
     let seeds: Vec<String> = seeds.iter().map(|s| format!("\"{s}\"")).collect();
@@ -95,7 +100,7 @@ fn crawl_with_roots(dir: &Path, seeds: &[String], roots: &Path) -> Run {
     let output = Command::new(env!("CARGO_BIN_EXE_crawld"))
         .args(["run", "--config"])
         .arg(&config)
-        .env("SSL_CERT_FILE", roots)
+        .env("SSL_CERT_FILE", &roots)
         .env("SSL_CERT_DIR", dir.join("no-such-dir"))
         .env("RUST_LOG", "crawld=info")
         .stdin(Stdio::null())
@@ -114,12 +119,9 @@ async fn a_server_whose_certificate_a_system_root_signed_is_crawled_over_https()
     let authority = Authority::new("crawld test root");
     let site = Site::start("127.0.0.1", site()).await;
     let front = https_front(&site, &authority).await;
-    let dir = tempfile::tempdir().unwrap();
-    let roots = dir.path().join("roots.pem");
-    std::fs::write(&roots, &authority.pem).unwrap();
 
     let seed = format!("https://{front}/");
-    let run = tokio::task::block_in_place(|| crawl_with_roots(dir.path(), std::slice::from_ref(&seed), &roots));
+    let run = tokio::task::block_in_place(|| crawl_trusting(std::slice::from_ref(&seed), Some(&authority)));
 
     assert_eq!(run.code, Some(0), "{}", run.stderr);
     let out = run.out;
@@ -135,12 +137,9 @@ async fn a_certificate_no_system_root_signed_is_refused_and_recorded() {
     let stranger = Authority::new("someone else");
     let site = Site::start("127.0.0.1", site()).await;
     let front = https_front(&site, &stranger).await;
-    let dir = tempfile::tempdir().unwrap();
-    let roots = dir.path().join("roots.pem");
-    std::fs::write(&roots, &trusted.pem).unwrap();
 
     let seed = format!("https://{front}/");
-    let run = tokio::task::block_in_place(|| crawl_with_roots(dir.path(), std::slice::from_ref(&seed), &roots));
+    let run = tokio::task::block_in_place(|| crawl_trusting(std::slice::from_ref(&seed), Some(&trusted)));
 
     // The only seed failed: the crawl failed, and says why.
     assert_eq!(run.code, Some(1), "{}", run.stderr);
@@ -158,12 +157,11 @@ async fn without_root_certificates_http_is_crawled_and_each_https_fetch_says_why
     let plain = Site::start("127.0.0.1", site()).await;
     let secure = Site::start("127.0.0.1", site()).await;
     let front = https_front(&secure, &authority).await;
-    let dir = tempfile::tempdir().unwrap();
 
     let http_seed = plain.url("/");
     let https_seed = format!("https://{front}/");
     let seeds = [http_seed.clone(), https_seed.clone()];
-    let run = tokio::task::block_in_place(|| crawl_with_roots(dir.path(), &seeds, &dir.path().join("none.pem")));
+    let run = tokio::task::block_in_place(|| crawl_trusting(&seeds, None));
 
     assert_eq!(run.code, Some(0), "{}", run.stderr);
     let out = run.out;
